@@ -1,0 +1,317 @@
+// Package config loads deiops settings from DEIOPS_* environment variables.
+//
+// Every setting has a default and a description; the same declarations produce
+// `deiops config` output and the README table. Standard OTEL_* variables are
+// left to the OpenTelemetry SDK and are not repeated here.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Prefix is the environment prefix of every deiops setting.
+const Prefix = "DEIOPS"
+
+// Config is the whole configuration of one deiops process.
+type Config struct {
+	Target      string        `envconfig:"TARGET" default:"all" desc:"Which service targets this process runs: all, or a comma-separated list of awareness, connection, resolution"`
+	HTTPAddr    string        `envconfig:"HTTP_ADDR" default:":8080" desc:"Listen address of the HTTP API (every target of the process shares it)"`
+	LogLevel    string        `envconfig:"LOG_LEVEL" default:"info" desc:"Log level: debug, info, warn, error"`
+	LogFormat   string        `envconfig:"LOG_FORMAT" default:"json" desc:"Log format: json or text"`
+	ShutdownTTL time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"10s" desc:"How long graceful shutdown may take before the process exits"`
+
+	NATS     NATS
+	Temporal Temporal
+	Redis    Redis
+	HTTP     HTTP
+	Auth     Auth
+	Crypto   Crypto
+	Privacy  Privacy
+}
+
+// NATS configures the connection to NATS JetStream, the system of record.
+type NATS struct {
+	URL             string        `envconfig:"URL" default:"nats://127.0.0.1:4222" desc:"NATS server URL(s), comma-separated"`
+	CredsFile       string        `envconfig:"CREDS_FILE" desc:"Path to a NATS credentials (.creds) file"`
+	User            string        `envconfig:"USER" desc:"NATS user (when not using a creds file)"`
+	Password        string        `envconfig:"PASSWORD" desc:"NATS password"`
+	TLSCA           string        `envconfig:"TLS_CA" desc:"PEM file of the CA that signs the NATS server certificate"`
+	TLSCert         string        `envconfig:"TLS_CERT" desc:"PEM client certificate for mutual TLS"`
+	TLSKey          string        `envconfig:"TLS_KEY" desc:"PEM client key for mutual TLS"`
+	Replicas        int           `envconfig:"REPLICAS" default:"1" desc:"Replicas of every stream and KV bucket (3 in a production cluster)"`
+	DuplicateWindow time.Duration `envconfig:"DUPLICATE_WINDOW" default:"2m" desc:"JetStream de-duplication window for Nats-Msg-Id"`
+	MaxAge          time.Duration `envconfig:"MAX_AGE" default:"8760h" desc:"How long event streams keep messages"`
+	PublishAttempts int           `envconfig:"PUBLISH_ATTEMPTS" default:"8" desc:"Attempts to obtain a PubAck before a publish fails"`
+	AckWait         time.Duration `envconfig:"ACK_WAIT" default:"30s" desc:"How long a consumer may hold a message before it is redelivered"`
+	MaxDeliver      int           `envconfig:"MAX_DELIVER" default:"5" desc:"Deliveries of one message before it goes to the dead-letter stream"`
+	Backoff         []time.Duration `envconfig:"BACKOFF" default:"1s,5s,30s,2m" desc:"Redelivery delays after a retryable handler error"`
+	ProvisionOnStart bool         `envconfig:"PROVISION" default:"true" desc:"Create or update streams, KV buckets and consumers at start-up (idempotent)"`
+}
+
+// Temporal configures the Temporal client and workers.
+type Temporal struct {
+	Address    string `envconfig:"ADDRESS" default:"127.0.0.1:7233" desc:"Temporal frontend host:port"`
+	Namespace  string `envconfig:"NAMESPACE" default:"default" desc:"Temporal namespace"`
+	TLS        bool   `envconfig:"TLS" default:"false" desc:"Use TLS to reach Temporal"`
+	TLSCA      string `envconfig:"TLS_CA" desc:"PEM file of the CA that signs the Temporal frontend certificate"`
+	TLSCert    string `envconfig:"TLS_CERT" desc:"PEM client certificate for mutual TLS"`
+	TLSKey     string `envconfig:"TLS_KEY" desc:"PEM client key for mutual TLS"`
+	ServerName string `envconfig:"TLS_SERVER_NAME" desc:"Server name to verify in the Temporal certificate"`
+	APIKey     string `envconfig:"API_KEY" desc:"API key for Temporal Cloud or a server that checks keys"`
+	TaskQueuePrefix string `envconfig:"TASK_QUEUE_PREFIX" default:"deiops" desc:"Prefix of every task queue (one queue per target)"`
+}
+
+// Redis configures the cache, idempotency and rate-limit store.
+type Redis struct {
+	URL string `envconfig:"URL" desc:"Redis URL (redis:// or rediss://); empty in dev means an in-process Redis-protocol server"`
+}
+
+// HTTP configures request handling limits.
+type HTTP struct {
+	MaxBodyBytes   int64         `envconfig:"MAX_BODY_BYTES" default:"1048576" desc:"Largest accepted request body in bytes (larger answers 413)"`
+	ReadTimeout    time.Duration `envconfig:"READ_TIMEOUT" default:"15s" desc:"Time allowed to read a whole request"`
+	WriteTimeout   time.Duration `envconfig:"WRITE_TIMEOUT" default:"30s" desc:"Time allowed to write a response"`
+	RateLimit      int           `envconfig:"RATE_LIMIT" default:"600" desc:"Requests per minute allowed per client (GCRA)"`
+	RateBurst      int           `envconfig:"RATE_BURST" default:"100" desc:"Burst above the steady rate per client"`
+	IdempotencyTTL time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h" desc:"How long a POST result is replayed for the same Idempotency-Key"`
+	PublicURL      string        `envconfig:"PUBLIC_URL" default:"http://localhost:8080" desc:"External base URL used in links (notifications, OpenAPI servers)"`
+}
+
+// Auth configures OIDC bearer-token verification.
+type Auth struct {
+	Issuer     string        `envconfig:"ISSUER" desc:"Expected iss claim; required unless DEIOPS_AUTH_DEV is true"`
+	Audience   string        `envconfig:"AUDIENCE" default:"deiops" desc:"Expected aud claim"`
+	JWKSURL    string        `envconfig:"JWKS_URL" desc:"URL of the issuer's JSON Web Key Set"`
+	Algorithms []string      `envconfig:"ALGORITHMS" default:"RS256,ES256" desc:"Accepted signature algorithms (none is never accepted)"`
+	RoleClaim  string        `envconfig:"ROLE_CLAIM" default:"roles" desc:"Claim holding the user's roles (dotted path for nested claims)"`
+	Leeway     time.Duration `envconfig:"LEEWAY" default:"30s" desc:"Clock skew allowed for exp and nbf"`
+	Dev        bool          `envconfig:"DEV" default:"false" desc:"Trust the built-in development issuer (never in production)"`
+	DevKeyFile string        `envconfig:"DEV_KEY_FILE" desc:"Private key file of the development issuer (deiops dev writes one)"`
+}
+
+// Crypto configures field encryption and the Temporal payload codec.
+type Crypto struct {
+	Keyring string `envconfig:"KEYRING" desc:"Encryption keys as id:base64(32 bytes), comma-separated; the first is used for new writes"`
+}
+
+// Privacy configures data-protection settings shared by every service.
+type Privacy struct {
+	MinCellSize int    `envconfig:"MIN_CELL_SIZE" default:"5" desc:"Smallest group any aggregate may show (smaller cells are suppressed)"`
+	HMACSecret  string `envconfig:"HMAC_SECRET" desc:"Server secret for keyed hashes of identifiers (base64, at least 32 bytes)"`
+}
+
+// Targets lists the service targets every deiops process may run.
+var validTargets = map[string]bool{"awareness": true, "connection": true, "resolution": true}
+
+// Load reads the environment into a Config and validates it.
+func Load() (Config, error) {
+	var c Config
+	if err := envconfig.Process(Prefix, &c); err != nil {
+		return Config{}, fmt.Errorf("read environment: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Targets returns the service targets named by Target, expanded from "all".
+func (c Config) Targets() []string {
+	if strings.TrimSpace(c.Target) == "all" {
+		return []string{"awareness", "connection", "resolution"}
+	}
+	var out []string
+	for _, t := range strings.Split(c.Target, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s_%s: %s", Prefix, name, fmt.Sprintf(format, args...)))
+	}
+	if strings.TrimSpace(c.Target) != "all" {
+		ts := c.Targets()
+		if len(ts) == 0 {
+			bad("TARGET", "empty; use all or a list of awareness, connection, resolution")
+		}
+		for _, t := range ts {
+			if !validTargets[t] {
+				bad("TARGET", "unknown target %q; use all or a list of awareness, connection, resolution", t)
+			}
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		bad("LOG_FORMAT", "%q is not json or text", c.LogFormat)
+	}
+	if c.ShutdownTTL <= 0 {
+		bad("SHUTDOWN_TIMEOUT", "must be positive")
+	}
+	if c.NATS.URL == "" {
+		bad("NATS_URL", "required")
+	}
+	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
+		bad("NATS_REPLICAS", "%d is outside 1..5", c.NATS.Replicas)
+	}
+	if c.NATS.DuplicateWindow <= 0 {
+		bad("NATS_DUPLICATE_WINDOW", "must be positive")
+	}
+	if c.NATS.PublishAttempts < 1 {
+		bad("NATS_PUBLISH_ATTEMPTS", "must be at least 1")
+	}
+	if c.NATS.AckWait < time.Second {
+		bad("NATS_ACK_WAIT", "must be at least 1s")
+	}
+	if c.NATS.MaxDeliver < 1 {
+		bad("NATS_MAX_DELIVER", "must be at least 1")
+	}
+	if len(c.NATS.Backoff) > 0 && len(c.NATS.Backoff) > c.NATS.MaxDeliver {
+		bad("NATS_BACKOFF", "has %d delays but only %d deliveries are allowed", len(c.NATS.Backoff), c.NATS.MaxDeliver)
+	}
+	for _, d := range c.NATS.Backoff {
+		if d <= 0 {
+			bad("NATS_BACKOFF", "delays must be positive")
+			break
+		}
+	}
+	if (c.NATS.TLSCert == "") != (c.NATS.TLSKey == "") {
+		bad("NATS_TLS_CERT", "TLS_CERT and TLS_KEY go together")
+	}
+	if c.Temporal.Address == "" {
+		bad("TEMPORAL_ADDRESS", "required")
+	}
+	if c.Temporal.Namespace == "" {
+		bad("TEMPORAL_NAMESPACE", "required")
+	}
+	if (c.Temporal.TLSCert == "") != (c.Temporal.TLSKey == "") {
+		bad("TEMPORAL_TLS_CERT", "TLS_CERT and TLS_KEY go together")
+	}
+	if c.Redis.URL != "" {
+		if u, err := url.Parse(c.Redis.URL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+			bad("REDIS_URL", "must be a redis://, rediss:// or unix:// URL")
+		}
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		bad("HTTP_MAX_BODY_BYTES", "must be at least 1024")
+	}
+	if c.HTTP.RateLimit < 1 {
+		bad("HTTP_RATE_LIMIT", "must be at least 1")
+	}
+	if c.HTTP.RateBurst < 1 {
+		bad("HTTP_RATE_BURST", "must be at least 1")
+	}
+	if c.HTTP.IdempotencyTTL < time.Minute {
+		bad("HTTP_IDEMPOTENCY_TTL", "must be at least 1m")
+	}
+	if _, err := url.ParseRequestURI(c.HTTP.PublicURL); err != nil {
+		bad("HTTP_PUBLIC_URL", "not a URL: %v", err)
+	}
+	if !c.Auth.Dev {
+		if c.Auth.Issuer == "" {
+			bad("AUTH_ISSUER", "required unless DEIOPS_AUTH_DEV=true")
+		}
+		if c.Auth.JWKSURL == "" {
+			bad("AUTH_JWKS_URL", "required unless DEIOPS_AUTH_DEV=true")
+		}
+	}
+	if c.Auth.Audience == "" {
+		bad("AUTH_AUDIENCE", "required")
+	}
+	for _, a := range c.Auth.Algorithms {
+		switch a {
+		case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA":
+		default:
+			bad("AUTH_ALGORITHMS", "%q is not an accepted asymmetric algorithm", a)
+		}
+	}
+	if len(c.Auth.Algorithms) == 0 {
+		bad("AUTH_ALGORITHMS", "at least one algorithm is required")
+	}
+	if c.Auth.RoleClaim == "" {
+		bad("AUTH_ROLE_CLAIM", "required")
+	}
+	if c.Auth.Leeway < 0 || c.Auth.Leeway > 5*time.Minute {
+		bad("AUTH_LEEWAY", "must be between 0 and 5m")
+	}
+	if c.Crypto.Keyring == "" {
+		bad("CRYPTO_KEYRING", "required: restricted data is encrypted under it (deiops dev generates one)")
+	}
+	if c.Privacy.MinCellSize < 2 {
+		bad("PRIVACY_MIN_CELL_SIZE", "must be at least 2")
+	}
+	if c.Privacy.HMACSecret == "" {
+		bad("PRIVACY_HMAC_SECRET", "required: identifiers are matched by keyed hash (deiops dev generates one)")
+	}
+	return errors.Join(errs...)
+}
+
+// Variable describes one setting for documentation.
+type Variable struct {
+	Name, Type, Default, Description string
+}
+
+// Variables lists every setting in declaration order.
+func Variables() ([]Variable, error) {
+	var out []Variable
+	var buf strings.Builder
+	const format = "{{range .}}{{usage_key .}}\x1f{{usage_type .}}\x1f{{usage_default .}}\x1f{{usage_description .}}\x1e{{end}}"
+	if err := envconfig.Usagef(Prefix, &Config{}, &buf, format); err != nil {
+		return nil, fmt.Errorf("describe configuration: %w", err)
+	}
+	for _, row := range strings.Split(buf.String(), "\x1e") {
+		if row == "" {
+			continue
+		}
+		f := strings.Split(row, "\x1f")
+		out = append(out, Variable{Name: f[0], Type: f[1], Default: f[2], Description: f[3]})
+	}
+	return out, nil
+}
+
+// WriteTable prints the settings as an aligned table (the `deiops config` output).
+func WriteTable(w io.Writer) error {
+	vars, err := Variables()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 1, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDEFAULT\tDESCRIPTION")
+	for _, v := range vars {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, v.Default, v.Description)
+	}
+	fmt.Fprintln(tw, "OTEL_*\t\tStandard OpenTelemetry SDK variables (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...)")
+	return tw.Flush()
+}
+
+var markdownTable = template.Must(template.New("md").Parse(
+	"| Variable | Default | Description |\n|---|---|---|\n{{range .}}| `{{.Name}}` | {{if .Default}}`{{.Default}}`{{end}} | {{.Description}} |\n{{end}}"))
+
+// WriteMarkdown prints the settings as the README's Markdown table.
+func WriteMarkdown(w io.Writer) error {
+	vars, err := Variables()
+	if err != nil {
+		return err
+	}
+	return markdownTable.Execute(w, vars)
+}

@@ -1,0 +1,114 @@
+// Package events defines the integrators' contract: the CloudEvents 1.0
+// envelope deiops puts on NATS, and the catalog of event types.
+//
+// Every event type is a plain Go struct with JSON tags that declares itself
+// once through EventSpec. The CloudEvents type, the NATS subject, the stream,
+// the JSON Schema and the AsyncAPI channel all derive from that declaration.
+package events
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Event is implemented by every event payload struct (value receiver).
+type Event interface {
+	EventSpec() Spec
+}
+
+const (
+	// TypePrefix starts every CloudEvents type (reverse DNS).
+	TypePrefix = "org.deiops"
+	// PublicPrefix starts every subject integrators may subscribe to.
+	PublicPrefix = "dei"
+	// InternalPrefix starts subjects for traffic between deiops services only;
+	// integrator credentials are never granted it.
+	InternalPrefix = "deiops.internal"
+	// DeadLetterPrefix starts subjects of the dead-letter stream.
+	DeadLetterPrefix = "deiops.deadletter"
+	// DeadLetterStream keeps every message a consumer could not handle.
+	DeadLetterStream = "DEI_DEADLETTER"
+)
+
+// Spec declares one event type.
+type Spec struct {
+	Service string // owning service, e.g. "resolution" (or "directory", "platform")
+	Entity  string // e.g. "case"
+	Action  string // past tense, e.g. "escalated"
+	Version int    // starts at 1; a breaking change is a new version published beside the old
+	// Internal events travel under InternalPrefix and are not part of the
+	// integrators' contract.
+	Internal bool
+	Summary  string // one line for the catalog
+}
+
+var token = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// Validate checks the declaration's names are lowercase subject tokens.
+func (s Spec) Validate() error {
+	for name, v := range map[string]string{"service": s.Service, "entity": s.Entity, "action": s.Action} {
+		if !token.MatchString(v) {
+			return fmt.Errorf("event spec %s %q: must match %s", name, v, token)
+		}
+	}
+	if s.Version < 1 {
+		return fmt.Errorf("event spec %s.%s.%s: version must be at least 1", s.Service, s.Entity, s.Action)
+	}
+	if strings.TrimSpace(s.Summary) == "" {
+		return fmt.Errorf("event spec %s.%s.%s: summary required", s.Service, s.Entity, s.Action)
+	}
+	return nil
+}
+
+// Type is the CloudEvents type, e.g. org.deiops.resolution.case.escalated.v1.
+func (s Spec) Type() string {
+	return fmt.Sprintf("%s.%s.%s.%s.v%d", TypePrefix, s.Service, s.Entity, s.Action, s.Version)
+}
+
+// Subject is the NATS subject, e.g. dei.resolution.case.escalated. Version 1
+// has no suffix; later versions add .v2, .v3 so that a wildcard on the
+// entity still sees both while they are published side by side.
+func (s Spec) Subject() string {
+	prefix := PublicPrefix
+	if s.Internal {
+		prefix = InternalPrefix
+	}
+	subj := fmt.Sprintf("%s.%s.%s.%s", prefix, s.Service, s.Entity, s.Action)
+	if s.Version > 1 {
+		subj += fmt.Sprintf(".v%d", s.Version)
+	}
+	return subj
+}
+
+// Stream is the JetStream stream that stores this event.
+func (s Spec) Stream() string {
+	name := "DEI_" + strings.ToUpper(s.Service)
+	if s.Internal {
+		name += "_INTERNAL"
+	}
+	return name
+}
+
+// StreamSubjects is the subject filter of Stream.
+func (s Spec) StreamSubjects() string {
+	if s.Internal {
+		return InternalPrefix + "." + s.Service + ".>"
+	}
+	return PublicPrefix + "." + s.Service + ".>"
+}
+
+// DataSchema is the ce-dataschema URI; docs/schemas/<type>.json is the document.
+func (s Spec) DataSchema() string {
+	return "urn:deiops:schema:" + s.Type()
+}
+
+// Classification is ce-dataclassification: public events are for
+// integrators, internal ones for deiops services. Restricted data never
+// travels in an event at all.
+func (s Spec) Classification() string {
+	if s.Internal {
+		return "internal"
+	}
+	return "public"
+}

@@ -1,0 +1,135 @@
+// Package testkit starts real infrastructure for tests: an in-process
+// nats-server on a temporary store, a Temporal test server, Redis (the real
+// one from REDIS_URL, else an in-process server), and an in-memory span
+// recorder. Everything is shut down through t.Cleanup.
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/deiops/deiops/pkg/devstack"
+)
+
+// NATS starts an embedded JetStream server on a temp store. Restart() keeps
+// the port and the store.
+func NATS(t testing.TB) *devstack.NATSServer {
+	t.Helper()
+	n, err := devstack.StartNATS(devstack.NATSOptions{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("embedded nats: %v", err)
+	}
+	t.Cleanup(n.Stop)
+	return n
+}
+
+// Connect opens a client connection that reconnects forever (tests restart
+// the server under it) and returns it with a JetStream handle.
+func Connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatalf("connect nats %s: %v", url, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	return nc, js
+}
+
+// RedisEnv is a Redis for one test. Keys must start with Prefix: a real
+// Redis is shared by every package running in parallel.
+type RedisEnv struct {
+	URL    string
+	Client *redis.Client
+	Prefix string
+	Real   bool
+	local  *devstack.RedisServer
+}
+
+// Flush deletes this test's keys (or everything on the in-process server).
+func (r *RedisEnv) Flush(ctx context.Context) error {
+	if r.local != nil {
+		r.local.FlushAll()
+		return nil
+	}
+	iter := r.Client.Scan(ctx, 0, r.Prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		if err := r.Client.Del(ctx, iter.Val()).Err(); err != nil {
+			return err
+		}
+	}
+	return iter.Err()
+}
+
+// Redis returns the real Redis named by REDIS_URL, or an in-process
+// Redis-protocol server when it is unset; the test log says which.
+func Redis(t testing.TB) *RedisEnv {
+	t.Helper()
+	env := &RedisEnv{Prefix: "test:" + strings.ReplaceAll(t.Name(), "/", ":") + ":" + uuid.NewString()[:8] + ":"}
+	if url := os.Getenv("REDIS_URL"); url != "" {
+		env.URL, env.Real = url, true
+		t.Logf("redis: real server from REDIS_URL (%s)", url)
+	} else {
+		srv, err := devstack.StartRedis("127.0.0.1", 0)
+		if err != nil {
+			t.Fatalf("in-process redis: %v", err)
+		}
+		t.Cleanup(srv.Stop)
+		env.URL, env.local = srv.URL(), srv
+		t.Logf("redis: REDIS_URL unset, using an in-process Redis-protocol server (%s)", env.URL)
+	}
+	opt, err := redis.ParseURL(env.URL)
+	if err != nil {
+		t.Fatalf("redis url: %v", err)
+	}
+	env.Client = redis.NewClient(opt)
+	t.Cleanup(func() {
+		_ = env.Flush(context.Background())
+		env.Client.Close()
+	})
+	if err := env.Client.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis %s: %v", env.URL, err)
+	}
+	return env
+}
+
+// Spans returns a tracer provider that records every ended span in memory.
+func Spans(t testing.TB) (*sdktrace.TracerProvider, *tracetest.SpanRecorder) {
+	t.Helper()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return tp, rec
+}
+
+// Eventually polls cond every 10ms until it is true or the deadline passes.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Eventuallyf is Eventually with a message built when it fails.
+func Eventuallyf(t testing.TB, within time.Duration, cond func() bool, format string, args ...any) {
+	t.Helper()
+	Eventually(t, within, fmt.Sprintf(format, args...), cond)
+}

@@ -1,0 +1,3 @@
+module github.com/deiops/deiops/workflows
+
+go 1.26.8
