@@ -1,0 +1,396 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/deiops/deiops/pkg/events"
+)
+
+// Handler processes one event.
+//
+// Returning nil acknowledges the message. Returning an error asks for a
+// redelivery after the consumer's backoff; when the error is marked with
+// Permanent, or when the last allowed delivery fails, the message goes to
+// the dead-letter stream with the error text as the reason and the
+// consumer moves on. ctx is cancelled when the consumer is stopped; a
+// handler should then return promptly (its message is redelivered later).
+// Handlers must be idempotent: the bus removes duplicate deliveries of an
+// event id it has seen, but a store change and its event id are the
+// handler's own guarantee against a replay after the dedup memory expires.
+type Handler func(ctx context.Context, env events.Envelope) error
+
+// TypedHandler receives the decoded payload as well as the envelope.
+type TypedHandler[T events.Event] func(ctx context.Context, env events.Envelope, data T) error
+
+type permanentError struct{ err error }
+
+func (p permanentError) Error() string { return p.err.Error() }
+func (p permanentError) Unwrap() error { return p.err }
+
+// Permanent marks err as not worth retrying: the message is dead-lettered.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err was marked with Permanent or is a
+// malformed-event error.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p) || errors.Is(err, events.ErrMalformed)
+}
+
+// Consumer declares a durable pull consumer and its handlers by event type.
+type Consumer struct {
+	// Name is the durable name, unique per stream, e.g. "resolution-intake".
+	Name string
+	// Concurrency is how many messages are handled at once (default 1,
+	// which keeps the stream's order).
+	Concurrency int
+	// Dedup remembers handled event ids; nil means an in-memory window.
+	Dedup Deduper
+
+	stream   string
+	subjects []string
+	handlers map[string]Handler
+	err      error
+}
+
+// On registers h for event type T on c. Every type on one consumer must
+// live in the same stream.
+func On[T events.Event](c *Consumer, h TypedHandler[T]) {
+	var zero T
+	spec := zero.EventSpec()
+	if c.handlers == nil {
+		c.handlers = map[string]Handler{}
+	}
+	if c.stream == "" {
+		c.stream = spec.Stream()
+	} else if c.stream != spec.Stream() {
+		c.err = errors.Join(c.err, fmt.Errorf("consumer %s: %s lives in stream %s, not %s", c.Name, spec.Type(), spec.Stream(), c.stream))
+		return
+	}
+	c.subjects = append(c.subjects, spec.Subject())
+	c.handlers[spec.Type()] = func(ctx context.Context, env events.Envelope) error {
+		data, err := events.Unmarshal[T](env)
+		if err != nil {
+			return err
+		}
+		return h(ctx, env, data)
+	}
+}
+
+// Running is a started consumer.
+type Running struct {
+	name string
+	msgs jetstream.MessagesContext
+	done chan struct{}
+	stop context.CancelFunc
+}
+
+// Stop drains the consumer: no new messages are pulled, in-flight handlers
+// finish and ack. If ctx ends first the handlers are cancelled.
+func (r *Running) Stop(ctx context.Context) error {
+	r.msgs.Drain()
+	select {
+	case <-r.done:
+		r.stop()
+		return nil
+	case <-ctx.Done():
+		r.stop()
+		<-r.done
+		return fmt.Errorf("stop consumer %s: %w", r.name, ctx.Err())
+	}
+}
+
+// ConsumerConfig is the JetStream configuration the bus derives for c.
+func (b *Bus) ConsumerConfig(c *Consumer) jetstream.ConsumerConfig {
+	cfg := jetstream.ConsumerConfig{
+		Durable:        c.Name,
+		Description:    "deiops consumer " + c.Name,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        b.opts.NATS.AckWait,
+		MaxDeliver:     b.opts.NATS.MaxDeliver,
+		MaxAckPending:  1000,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		FilterSubjects: c.subjects,
+		Replicas:       b.opts.NATS.Replicas,
+	}
+	// BackOff governs redelivery after an ack timeout (a stuck or crashed
+	// handler); it must be shorter than MaxDeliver.
+	if n := len(b.opts.NATS.Backoff); n > 0 && n < b.opts.NATS.MaxDeliver {
+		cfg.BackOff = b.opts.NATS.Backoff
+	}
+	return cfg
+}
+
+// Start creates or updates the durable consumer and begins handling.
+func (b *Bus) Start(ctx context.Context, c *Consumer) (*Running, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	if c.Name == "" || len(c.handlers) == 0 {
+		return nil, fmt.Errorf("consumer %q: a name and at least one handler are required", c.Name)
+	}
+	if c.Concurrency < 1 {
+		c.Concurrency = 1
+	}
+	if c.Dedup == nil {
+		c.Dedup = NewMemoryDedup(100_000)
+	}
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, c.stream, b.ConsumerConfig(c))
+	if err != nil {
+		return nil, fmt.Errorf("provision consumer %s on %s: %w", c.Name, c.stream, err)
+	}
+	msgs, err := cons.Messages(jetstream.PullMaxMessages(256))
+	if err != nil {
+		return nil, fmt.Errorf("consume %s: %w", c.Name, err)
+	}
+	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	r := &Running{name: c.Name, msgs: msgs, done: make(chan struct{}), stop: stop}
+	p := &processor{b: b, c: c}
+	go func() {
+		defer close(r.done)
+		if c.Concurrency == 1 {
+			for {
+				m, err := msgs.Next()
+				if err != nil {
+					if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+						b.log.Error("consumer stopped", "consumer", c.Name, "error", err)
+					}
+					return
+				}
+				p.process(hctx, m)
+			}
+		}
+		work := make(chan jetstream.Msg)
+		var wg sync.WaitGroup
+		for range c.Concurrency {
+			wg.Go(func() {
+				for m := range work {
+					p.process(hctx, m)
+				}
+			})
+		}
+		for {
+			m, err := msgs.Next()
+			if err != nil {
+				if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					b.log.Error("consumer stopped", "consumer", c.Name, "error", err)
+				}
+				break
+			}
+			work <- m
+		}
+		close(work)
+		wg.Wait()
+	}()
+	return r, nil
+}
+
+type processor struct {
+	b *Bus
+	c *Consumer
+}
+
+// process runs one message through decode, tracing, dedup and the handler,
+// then acks, naks with backoff, or dead-letters it.
+func (p *processor) process(ctx context.Context, m jetstream.Msg) {
+	b, c := p.b, p.c
+	start := time.Now()
+	meta, _ := m.Metadata()
+	var delivered uint64 = 1
+	if meta != nil {
+		delivered = meta.NumDelivered
+	}
+	hdr := m.Headers()
+	if hdr == nil {
+		hdr = nats.Header{}
+	}
+	ctx = b.prop.Extract(ctx, headerCarrier(hdr))
+	ctx, span := b.tracer.Start(ctx, "process "+m.Subject(),
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			semconv.MessagingDestinationName(m.Subject()),
+			semconv.MessagingOperationTypeProcess,
+			semconv.MessagingOperationName("process"),
+			semconv.MessagingConsumerGroupName(c.Name),
+			attribute.Int64("messaging.nats.delivery_count", int64(delivered)),
+		))
+	defer span.End()
+
+	outcome, evType := "ack", "unknown"
+	defer func() {
+		attrs := metric.WithAttributes(attribute.String("consumer", c.Name), attribute.String("event_type", evType), attribute.String("outcome", outcome))
+		b.m.handled.Add(ctx, 1, attrs)
+		b.m.handleDur.Record(ctx, time.Since(start).Seconds(), attrs)
+	}()
+
+	env, err := events.Decode(hdr, m.Data(), m.Subject())
+	if err == nil {
+		evType = env.Type
+		span.SetAttributes(
+			semconv.MessagingMessageID(env.ID),
+			attribute.String("cloudevents.event_id", env.ID),
+			attribute.String("cloudevents.event_type", env.Type),
+			attribute.String("cloudevents.event_source", env.Source),
+		)
+		if seen, derr := c.Dedup.Seen(ctx, c.Name, env.ID); derr != nil {
+			b.log.WarnContext(ctx, "dedup lookup failed; handling anyway", "consumer", c.Name, "error", derr)
+		} else if seen {
+			outcome = "duplicate"
+			p.ack(ctx, m)
+			return
+		}
+		h, ok := c.handlers[env.Type]
+		if !ok {
+			err = Permanent(fmt.Errorf("consumer %s has no handler for event type %q", c.Name, env.Type))
+		} else {
+			err = p.safeCall(ctx, h, env)
+		}
+	}
+	if err == nil {
+		if derr := c.Dedup.Done(ctx, c.Name, env.ID); derr != nil {
+			b.log.WarnContext(ctx, "dedup record failed", "consumer", c.Name, "error", derr)
+		}
+		p.ack(ctx, m)
+		return
+	}
+	span.RecordError(err)
+	span.SetStatus(codes.Error, "handler failed")
+	if ctx.Err() != nil && !IsPermanent(err) {
+		// Stopping: leave the message for the next consumer instance.
+		outcome = "retry"
+		_ = m.Nak()
+		return
+	}
+	if IsPermanent(err) || delivered >= uint64(b.opts.NATS.MaxDeliver) {
+		outcome = "deadletter"
+		reason := err.Error()
+		if !IsPermanent(err) {
+			reason = fmt.Sprintf("gave up after %d deliveries: %s", delivered, reason)
+		}
+		if dlErr := b.deadLetter(ctx, c.Name, m, meta, reason); dlErr != nil {
+			// Not captured: let JetStream redeliver so nothing is lost.
+			outcome = "retry"
+			b.log.ErrorContext(ctx, "dead-letter failed; message will be redelivered", "consumer", c.Name, "error", dlErr)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		if terr := m.TermWithReason(truncate(reason, 200)); terr != nil {
+			b.log.WarnContext(ctx, "terminate after dead-letter failed", "consumer", c.Name, "error", terr)
+		}
+		return
+	}
+	outcome = "retry"
+	b.log.WarnContext(ctx, "handler failed; will retry", "consumer", c.Name, "event_type", evType, "delivery", delivered, "error", err)
+	_ = m.NakWithDelay(p.backoff(delivered))
+}
+
+func (p *processor) ack(ctx context.Context, m jetstream.Msg) {
+	if err := m.Ack(); err != nil {
+		// The message will be redelivered and recognised as a duplicate.
+		p.b.log.WarnContext(ctx, "ack failed", "consumer", p.c.Name, "error", err)
+	}
+}
+
+func (p *processor) backoff(delivered uint64) time.Duration {
+	bo := p.b.opts.NATS.Backoff
+	if len(bo) == 0 {
+		return time.Second
+	}
+	i := int(delivered) - 1
+	if i >= len(bo) {
+		i = len(bo) - 1
+	}
+	if i < 0 {
+		i = 0
+	}
+	return bo[i]
+}
+
+// safeCall turns a handler panic into a retryable error so one bad message
+// cannot take the process down; repeated panics end in the dead letter.
+func (p *processor) safeCall(ctx context.Context, h Handler, env events.Envelope) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.b.log.ErrorContext(ctx, "handler panicked", "consumer", p.c.Name, "event_type", env.Type, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return h(ctx, env)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// RawHandler handles one message of a platform-internal stream (KV change
+// feeds, advisories). nil acks; an error redelivers after a second.
+type RawHandler func(ctx context.Context, m jetstream.Msg) error
+
+// StartRaw runs a durable pull consumer over any stream with explicit acks
+// and unlimited redelivery: for platform plumbing whose messages must never
+// be dropped (the outbox relay, the dead-letterer).
+func (b *Bus) StartRaw(ctx context.Context, stream string, cfg jetstream.ConsumerConfig, h RawHandler) (*Running, error) {
+	cfg.AckPolicy = jetstream.AckExplicitPolicy
+	cfg.MaxDeliver = -1
+	if cfg.AckWait == 0 {
+		cfg.AckWait = b.opts.NATS.AckWait
+	}
+	cfg.Replicas = b.opts.NATS.Replicas
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, stream, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("provision consumer %s on %s: %w", cfg.Durable, stream, err)
+	}
+	msgs, err := cons.Messages(jetstream.PullMaxMessages(256))
+	if err != nil {
+		return nil, fmt.Errorf("consume %s: %w", cfg.Durable, err)
+	}
+	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	r := &Running{name: cfg.Durable, msgs: msgs, done: make(chan struct{}), stop: stop}
+	go func() {
+		defer close(r.done)
+		for {
+			m, err := msgs.Next()
+			if err != nil {
+				return
+			}
+			if err := h(hctx, m); err != nil {
+				b.log.WarnContext(hctx, "platform consumer will retry", "consumer", cfg.Durable, "error", err)
+				_ = m.NakWithDelay(time.Second)
+				continue
+			}
+			_ = m.Ack()
+		}
+	}()
+	return r, nil
+}
+
+// TraceCarrier captures ctx's trace context so that work resumed later (an
+// outbox relay after a crash) joins the same trace.
+func (b *Bus) TraceCarrier(ctx context.Context) map[string]string {
+	c := propagation.MapCarrier{}
+	b.prop.Inject(ctx, c)
+	return c
+}
