@@ -70,7 +70,9 @@ func NewRedisDedup(rdb redis.UniversalClient, prefix string, ttl time.Duration) 
 	return &RedisDedup{rdb: rdb, prefix: prefix, ttl: ttl}
 }
 
-func (d *RedisDedup) key(consumer, id string) string { return d.prefix + "dedup:" + consumer + ":" + id }
+func (d *RedisDedup) key(consumer, id string) string {
+	return d.prefix + "dedup:" + consumer + ":" + id
+}
 
 func (d *RedisDedup) Seen(ctx context.Context, consumer, id string) (bool, error) {
 	n, err := d.rdb.Exists(ctx, d.key(consumer, id)).Result()

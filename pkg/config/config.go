@@ -40,33 +40,33 @@ type Config struct {
 
 // NATS configures the connection to NATS JetStream, the system of record.
 type NATS struct {
-	URL             string        `envconfig:"URL" default:"nats://127.0.0.1:4222" desc:"NATS server URL(s), comma-separated"`
-	CredsFile       string        `envconfig:"CREDS_FILE" desc:"Path to a NATS credentials (.creds) file"`
-	User            string        `envconfig:"USER" desc:"NATS user (when not using a creds file)"`
-	Password        string        `envconfig:"PASSWORD" desc:"NATS password"`
-	TLSCA           string        `envconfig:"TLS_CA" desc:"PEM file of the CA that signs the NATS server certificate"`
-	TLSCert         string        `envconfig:"TLS_CERT" desc:"PEM client certificate for mutual TLS"`
-	TLSKey          string        `envconfig:"TLS_KEY" desc:"PEM client key for mutual TLS"`
-	Replicas        int           `envconfig:"REPLICAS" default:"1" desc:"Replicas of every stream and KV bucket (3 in a production cluster)"`
-	DuplicateWindow time.Duration `envconfig:"DUPLICATE_WINDOW" default:"2m" desc:"JetStream de-duplication window for Nats-Msg-Id"`
-	MaxAge          time.Duration `envconfig:"MAX_AGE" default:"8760h" desc:"How long event streams keep messages"`
-	PublishAttempts int           `envconfig:"PUBLISH_ATTEMPTS" default:"8" desc:"Attempts to obtain a PubAck before a publish fails"`
-	AckWait         time.Duration `envconfig:"ACK_WAIT" default:"30s" desc:"How long a consumer may hold a message before it is redelivered"`
-	MaxDeliver      int           `envconfig:"MAX_DELIVER" default:"5" desc:"Deliveries of one message before it goes to the dead-letter stream"`
-	Backoff         []time.Duration `envconfig:"BACKOFF" default:"1s,5s,30s,2m" desc:"Redelivery delays after a retryable handler error"`
-	ProvisionOnStart bool         `envconfig:"PROVISION" default:"true" desc:"Create or update streams, KV buckets and consumers at start-up (idempotent)"`
+	URL              string          `envconfig:"URL" default:"nats://127.0.0.1:4222" desc:"NATS server URL(s), comma-separated"`
+	CredsFile        string          `envconfig:"CREDS_FILE" desc:"Path to a NATS credentials (.creds) file"`
+	User             string          `envconfig:"USER" desc:"NATS user (when not using a creds file)"`
+	Password         string          `envconfig:"PASSWORD" desc:"NATS password"`
+	TLSCA            string          `envconfig:"TLS_CA" desc:"PEM file of the CA that signs the NATS server certificate"`
+	TLSCert          string          `envconfig:"TLS_CERT" desc:"PEM client certificate for mutual TLS"`
+	TLSKey           string          `envconfig:"TLS_KEY" desc:"PEM client key for mutual TLS"`
+	Replicas         int             `envconfig:"REPLICAS" default:"1" desc:"Replicas of every stream and KV bucket (3 in a production cluster)"`
+	DuplicateWindow  time.Duration   `envconfig:"DUPLICATE_WINDOW" default:"2m" desc:"JetStream de-duplication window for Nats-Msg-Id"`
+	MaxAge           time.Duration   `envconfig:"MAX_AGE" default:"8760h" desc:"How long event streams keep messages"`
+	PublishAttempts  int             `envconfig:"PUBLISH_ATTEMPTS" default:"8" desc:"Attempts to obtain a PubAck before a publish fails"`
+	AckWait          time.Duration   `envconfig:"ACK_WAIT" default:"30s" desc:"How long a consumer may hold a message before it is redelivered"`
+	MaxDeliver       int             `envconfig:"MAX_DELIVER" default:"5" desc:"Deliveries of one message before it goes to the dead-letter stream"`
+	Backoff          []time.Duration `envconfig:"BACKOFF" default:"1s,5s,30s,2m" desc:"Redelivery delays after a retryable handler error"`
+	ProvisionOnStart bool            `envconfig:"PROVISION" default:"true" desc:"Create or update streams, KV buckets and consumers at start-up (idempotent)"`
 }
 
 // Temporal configures the Temporal client and workers.
 type Temporal struct {
-	Address    string `envconfig:"ADDRESS" default:"127.0.0.1:7233" desc:"Temporal frontend host:port"`
-	Namespace  string `envconfig:"NAMESPACE" default:"default" desc:"Temporal namespace"`
-	TLS        bool   `envconfig:"TLS" default:"false" desc:"Use TLS to reach Temporal"`
-	TLSCA      string `envconfig:"TLS_CA" desc:"PEM file of the CA that signs the Temporal frontend certificate"`
-	TLSCert    string `envconfig:"TLS_CERT" desc:"PEM client certificate for mutual TLS"`
-	TLSKey     string `envconfig:"TLS_KEY" desc:"PEM client key for mutual TLS"`
-	ServerName string `envconfig:"TLS_SERVER_NAME" desc:"Server name to verify in the Temporal certificate"`
-	APIKey     string `envconfig:"API_KEY" desc:"API key for Temporal Cloud or a server that checks keys"`
+	Address         string `envconfig:"ADDRESS" default:"127.0.0.1:7233" desc:"Temporal frontend host:port"`
+	Namespace       string `envconfig:"NAMESPACE" default:"default" desc:"Temporal namespace"`
+	TLS             bool   `envconfig:"TLS" default:"false" desc:"Use TLS to reach Temporal"`
+	TLSCA           string `envconfig:"TLS_CA" desc:"PEM file of the CA that signs the Temporal frontend certificate"`
+	TLSCert         string `envconfig:"TLS_CERT" desc:"PEM client certificate for mutual TLS"`
+	TLSKey          string `envconfig:"TLS_KEY" desc:"PEM client key for mutual TLS"`
+	ServerName      string `envconfig:"TLS_SERVER_NAME" desc:"Server name to verify in the Temporal certificate"`
+	APIKey          string `envconfig:"API_KEY" desc:"API key for Temporal Cloud or a server that checks keys"`
 	TaskQueuePrefix string `envconfig:"TASK_QUEUE_PREFIX" default:"deiops" desc:"Prefix of every task queue (one queue per target)"`
 }
 

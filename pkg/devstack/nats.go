@@ -45,14 +45,14 @@ func StartNATS(o NATSOptions) (*NATSServer, error) {
 		port = p
 	}
 	n := &NATSServer{opts: server.Options{
-		ServerName:    "deiops-dev",
-		Host:          host,
-		Port:          port,
-		JetStream:     true,
-		StoreDir:      o.StoreDir,
-		NoSigs:        true,
-		NoLog:         true,
-		MaxPayload:    8 << 20,
+		ServerName:         "deiops-dev",
+		Host:               host,
+		Port:               port,
+		JetStream:          true,
+		StoreDir:           o.StoreDir,
+		NoSigs:             true,
+		NoLog:              true,
+		MaxPayload:         8 << 20,
 		JetStreamMaxMemory: 256 << 20,
 	}}
 	if err := n.Start(); err != nil {
