@@ -1,0 +1,150 @@
+// Package orchestration connects deiops to Temporal: a client whose
+// payloads are encrypted by the platform keyring and whose workflows and
+// activities join the caller's trace, and workers built from it.
+package orchestration
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.temporal.io/sdk/client"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/deiops/deiops/pkg/config"
+)
+
+// Options configures a Temporal client.
+type Options struct {
+	Config config.Temporal
+	// Codec encrypts every payload before it leaves the process (required
+	// outside tests: workflow inputs may name people).
+	Codec          converter.PayloadCodec
+	Logger         *slog.Logger
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
+	Propagator     propagation.TextMapPropagator
+	// Identity names this client in Temporal's UI (default: host/pid).
+	Identity string
+}
+
+// ClientOptions builds the SDK options: data converter with the codec,
+// OTel tracing interceptor (it also applies to workers made from the
+// client), SDK metrics into the meter provider, TLS and API key.
+func ClientOptions(o Options) (client.Options, error) {
+	co := client.Options{
+		HostPort:  o.Config.Address,
+		Namespace: o.Config.Namespace,
+		Identity:  o.Identity,
+	}
+	if o.Logger != nil {
+		co.Logger = tlog.NewStructuredLogger(o.Logger)
+	}
+	if o.Codec != nil {
+		co.DataConverter = converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), o.Codec)
+	}
+	if o.TracerProvider != nil {
+		ti, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{
+			Tracer:            o.TracerProvider.Tracer("github.com/deiops/deiops/pkg/orchestration"),
+			TextMapPropagator: o.Propagator,
+		})
+		if err != nil {
+			return client.Options{}, fmt.Errorf("temporal tracing interceptor: %w", err)
+		}
+		co.Interceptors = []interceptor.ClientInterceptor{ti}
+	}
+	if o.MeterProvider != nil {
+		co.MetricsHandler = temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
+			Meter:   o.MeterProvider.Meter("github.com/deiops/deiops/pkg/orchestration"),
+			OnError: func(err error) { o.logger().Warn("temporal metric", "error", err) },
+		})
+	}
+	if o.Config.TLS || o.Config.TLSCA != "" || o.Config.TLSCert != "" {
+		tc, err := tlsConfig(o.Config)
+		if err != nil {
+			return client.Options{}, err
+		}
+		co.ConnectionOptions.TLS = tc
+	}
+	if o.Config.APIKey != "" {
+		co.Credentials = client.NewAPIKeyStaticCredentials(o.Config.APIKey)
+	}
+	return co, nil
+}
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+// Dial connects lazily: the process starts (and serves /readyz as not
+// ready) while Temporal is unreachable, instead of failing at boot.
+func Dial(o Options) (client.Client, error) {
+	co, err := ClientOptions(o)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.NewLazyClient(co)
+	if err != nil {
+		return nil, fmt.Errorf("temporal client %s: %w", o.Config.Address, err)
+	}
+	return c, nil
+}
+
+// Check reports whether Temporal answers (readiness).
+func Check(ctx context.Context, c client.Client) error {
+	if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return fmt.Errorf("temporal health: %w", err)
+	}
+	return nil
+}
+
+// TaskQueue is the task queue of one service target.
+func TaskQueue(prefix, target string) string {
+	if prefix == "" {
+		prefix = "deiops"
+	}
+	return prefix + "-" + target
+}
+
+// NewWorker creates a worker on the target's task queue; register
+// workflows and activities on it, then Start it.
+func NewWorker(c client.Client, taskQueue string, o worker.Options) worker.Worker {
+	return worker.New(c, taskQueue, o)
+}
+
+func tlsConfig(c config.Temporal) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName}
+	if c.TLSCA != "" {
+		pem, err := os.ReadFile(c.TLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("temporal tls ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("temporal tls ca: no PEM certificate")
+		}
+		tc.RootCAs = pool
+	}
+	if c.TLSCert != "" {
+		kp, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("temporal client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{kp}
+	}
+	return tc, nil
+}
