@@ -2,6 +2,10 @@ module github.com/deiops/deiops/pkg
 
 go 1.26.8
 
+require github.com/deiops/deiops/workflows v0.0.0
+
+replace github.com/deiops/deiops/workflows => ../workflows
+
 require (
 	github.com/alicebob/miniredis/v2 v2.40.0
 	github.com/go-jose/go-jose/v4 v4.1.4

@@ -42,6 +42,8 @@ type Options struct {
 	LogOutput   io.Writer
 	// Getenv reads OTEL_* variables (os.Getenv when nil); tests pass a map.
 	Getenv func(string) string
+	// SpanProcessors are added to the tracer provider (tests record spans).
+	SpanProcessors []sdktrace.SpanProcessor
 }
 
 // Telemetry holds the providers a process passes to its components.
@@ -90,6 +92,9 @@ func New(ctx context.Context, o Options) (*Telemetry, error) {
 		return nil, err
 	} else if exp != nil {
 		tpOpts = append(tpOpts, sdktrace.WithBatcher(exp))
+	}
+	for _, sp := range o.SpanProcessors {
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sp))
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	t.TracerProvider = tp

@@ -1,0 +1,336 @@
+// Package app is the composition root: it loads nothing itself, it takes a
+// validated configuration and builds one deiops process — telemetry, the
+// bus, Temporal, Redis, authentication, the HTTP server and every target
+// the configuration names — and runs it until its context ends.
+package app
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/deiops/deiops/pkg/auth"
+	"github.com/deiops/deiops/pkg/bus"
+	"github.com/deiops/deiops/pkg/config"
+	"github.com/deiops/deiops/pkg/crypto"
+	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/httpapi"
+	"github.com/deiops/deiops/pkg/orchestration"
+	"github.com/deiops/deiops/pkg/platform"
+	"github.com/deiops/deiops/pkg/probe"
+	"github.com/deiops/deiops/pkg/telemetry"
+	"github.com/deiops/deiops/services/awareness"
+	"github.com/deiops/deiops/services/connection"
+	"github.com/deiops/deiops/services/resolution"
+)
+
+// Constructor builds one target from its dependencies.
+type Constructor func(platform.Deps) (platform.Target, error)
+
+// Targets maps each target name to its constructor.
+func Targets() map[string]Constructor {
+	return map[string]Constructor{
+		awareness.Name:  func(d platform.Deps) (platform.Target, error) { return awareness.New(d) },
+		connection.Name: func(d platform.Deps) (platform.Target, error) { return connection.New(d) },
+		resolution.Name: func(d platform.Deps) (platform.Target, error) { return resolution.New(d) },
+	}
+}
+
+// Catalog is every event type the platform declares (AsyncAPI source).
+func Catalog() (*events.Catalog, error) {
+	evs := append([]events.Event{}, probe.Events()...)
+	for _, name := range []string{awareness.Name, connection.Name, resolution.Name} {
+		t, err := Targets()[name](platform.Deps{})
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, t.Events()...)
+	}
+	return events.NewCatalog(evs...)
+}
+
+// Options configures a process.
+type Options struct {
+	Config    config.Config
+	Version   string
+	LogOutput io.Writer
+	// DevIssuer, when set, is trusted for tokens (deiops dev).
+	DevIssuer *auth.DevIssuer
+	// Listener, when set, is served instead of listening on Config.HTTPAddr.
+	Listener net.Listener
+	// SpanProcessors receive every span (tests record them).
+	SpanProcessors []sdktrace.SpanProcessor
+}
+
+// App is one running deiops process.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	tel      *telemetry.Telemetry
+	bus      *bus.Bus
+	temporal client.Client
+	redis    *redis.Client
+	server   *httpapi.Server
+	listener net.Listener
+	targets  []platform.Target
+	deps     platform.Deps
+	catalog  *events.Catalog
+
+	consumers []*bus.Consumer
+	running   []*bus.Running
+	workers   []worker.Worker
+}
+
+// New builds the process; nothing runs until Run.
+func New(ctx context.Context, o Options) (a *App, err error) {
+	cfg := o.Config
+	a = &App{cfg: cfg}
+	defer func() {
+		if err != nil {
+			a.close(context.Background())
+		}
+	}()
+	a.tel, err = telemetry.New(ctx, telemetry.Options{
+		ServiceName: "deiops-" + strings.ReplaceAll(cfg.Target, ",", "-"), Version: o.Version,
+		LogLevel: cfg.LogLevel, LogFormat: cfg.LogFormat, LogOutput: o.LogOutput, SpanProcessors: o.SpanProcessors,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	a.log = a.tel.Logger
+
+	keyring, err := crypto.ParseKeyring(cfg.Crypto.Keyring)
+	if err != nil {
+		return nil, fmt.Errorf("DEIOPS_CRYPTO_KEYRING: %w", err)
+	}
+	hasher, err := crypto.ParseHasher(cfg.Privacy.HMACSecret)
+	if err != nil {
+		return nil, fmt.Errorf("DEIOPS_PRIVACY_HMAC_SECRET: %w", err)
+	}
+	hmacKey, _ := base64.StdEncoding.DecodeString(cfg.Privacy.HMACSecret)
+
+	a.bus, err = bus.Connect(ctx, bus.Options{
+		Name: "deiops-" + cfg.Target, Source: "deiops/" + cfg.Target, NATS: cfg.NATS,
+		Logger: a.log, TracerProvider: a.tel.TracerProvider, MeterProvider: a.tel.MeterProvider, Propagator: a.tel.Propagator,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	codec, err := crypto.NewCodec(keyring)
+	if err != nil {
+		return nil, fmt.Errorf("temporal codec: %w", err)
+	}
+	a.temporal, err = orchestration.Dial(orchestration.Options{
+		Config: cfg.Temporal, Codec: codec, Logger: a.log.With("component", "temporal"),
+		TracerProvider: a.tel.TracerProvider, MeterProvider: a.tel.MeterProvider, Propagator: a.tel.Propagator,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Redis.URL != "" {
+		ropts, err := redis.ParseURL(cfg.Redis.URL)
+		if err != nil {
+			return nil, fmt.Errorf("DEIOPS_REDIS_URL: %w", err)
+		}
+		a.redis = redis.NewClient(ropts)
+	}
+
+	a.deps = platform.Deps{Config: cfg, Logger: a.log, Bus: a.bus, Temporal: a.temporal, Keyring: keyring, Hasher: hasher}
+	if a.redis != nil {
+		a.deps.Redis = a.redis
+	}
+	evs := append([]events.Event{}, probe.Events()...)
+	ctors := Targets()
+	for _, name := range cfg.Targets() {
+		ctor, ok := ctors[name]
+		if !ok {
+			return nil, fmt.Errorf("unknown target %q", name)
+		}
+		t, err := ctor(a.deps)
+		if err != nil {
+			return nil, fmt.Errorf("build %s: %w", name, err)
+		}
+		a.targets = append(a.targets, t)
+		evs = append(evs, t.Events()...)
+	}
+	if a.catalog, err = events.NewCatalog(evs...); err != nil {
+		return nil, err
+	}
+
+	verifier, err := auth.NewVerifier(cfg.Auth, auth.WithDevIssuer(o.DevIssuer), auth.WithLogger(a.log))
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	authn, err := auth.NewMiddleware(verifier, auth.NewSlogAuditSink(a.log.With("audit", true)), auth.MiddlewareOptions{Logger: a.log})
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+
+	health := httpapi.NewHealth(3 * time.Second)
+	health.Add("nats", a.bus.Check)
+	health.Add("temporal", func(ctx context.Context) error { return orchestration.Check(ctx, a.temporal) })
+	if a.redis != nil {
+		health.Add("redis", func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
+	}
+	a.server, err = httpapi.NewServer(httpapi.Options{
+		Addr: cfg.HTTPAddr, Logger: a.log,
+		TracerProvider: a.tel.TracerProvider, MeterProvider: a.tel.MeterProvider, Propagator: a.tel.Propagator,
+		Config: cfg.HTTP, Redis: a.redis, RedisKeyPrefix: "deiops:http:", KeySecret: hmacKey, Sealer: keyring,
+		Identity: func(r *http.Request) string {
+			if p, ok := auth.FromContext(r.Context()); ok {
+				return p.Subject
+			}
+			return ""
+		},
+		RouteMiddleware: []httpapi.RouteMiddleware{func(op httpapi.Operation, next http.Handler) http.Handler {
+			if op.Public {
+				return authn.Optional(next)
+			}
+			if len(op.Roles) > 0 {
+				roles := make([]auth.Role, len(op.Roles))
+				for i, r := range op.Roles {
+					roles[i] = auth.Role(r)
+				}
+				next = authn.Require(roles...)(next)
+			}
+			return authn.Authenticate(next)
+		}},
+		Health: health, MetricsHandler: a.tel.MetricsHandler,
+		APITitle: "deiops " + cfg.Target, APIVersion: o.Version,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("http server: %w", err)
+	}
+	probe.Routes(a.server.Router(), a.bus)
+	for _, t := range a.targets {
+		t.Routes(a.server.Router())
+		pt := probe.ForTarget(t.Name(), a.deps)
+		a.consumers = append(a.consumers, pt.Consumer())
+		a.consumers = append(a.consumers, t.Consumers()...)
+		w := orchestration.NewWorker(a.temporal, a.deps.TaskQueue(t.Name()), worker.Options{})
+		pt.Register(w)
+		t.Register(w)
+		a.workers = append(a.workers, w)
+	}
+	if o.Listener != nil {
+		a.listener = o.Listener
+	} else {
+		if a.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+		}
+	}
+	return a, nil
+}
+
+// Addr is the HTTP listen address.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Catalog is the event catalog of the running targets.
+func (a *App) Catalog() *events.Catalog { return a.catalog }
+
+// Router exposes the HTTP routes (OpenAPI drift tests).
+func (a *App) Router() *httpapi.Router { return a.server.Router() }
+
+// Run provisions, starts consumers, workers and the HTTP server, and
+// blocks until ctx ends; then it shuts down gracefully: stop accepting
+// requests, drain consumers, stop workers, flush telemetry.
+func (a *App) Run(ctx context.Context) error {
+	defer a.close(context.Background())
+	if a.cfg.NATS.ProvisionOnStart {
+		if err := a.bus.Provision(ctx, a.catalog); err != nil {
+			return err
+		}
+	}
+	dl, err := a.bus.StartDeadLetterer(ctx)
+	if err != nil {
+		return err
+	}
+	a.running = append(a.running, dl)
+	for _, c := range a.consumers {
+		r, err := a.bus.Start(ctx, c)
+		if err != nil {
+			return err
+		}
+		a.running = append(a.running, r)
+	}
+	for _, t := range a.targets {
+		if err := t.Start(ctx); err != nil {
+			return fmt.Errorf("start %s: %w", t.Name(), err)
+		}
+	}
+	for _, w := range a.workers {
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start temporal worker: %w", err)
+		}
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- a.server.Serve(ctx, a.listener) }()
+	a.log.Info("deiops serving", "addr", a.Addr(), "targets", a.cfg.Targets())
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	return nil
+}
+
+// close tears down in dependency order; safe on a partly built App.
+func (a *App) close(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, a.shutdownTimeout())
+	defer cancel()
+	if a.server != nil {
+		_ = a.server.Shutdown(ctx)
+	}
+	for _, r := range a.running {
+		if err := r.Stop(ctx); err != nil && a.log != nil {
+			a.log.Warn("consumer stop", "error", err)
+		}
+	}
+	a.running = nil
+	for _, t := range a.targets {
+		_ = t.Stop(ctx)
+	}
+	for _, w := range a.workers {
+		w.Stop()
+	}
+	a.workers = nil
+	if a.temporal != nil {
+		a.temporal.Close()
+		a.temporal = nil
+	}
+	if a.bus != nil {
+		_ = a.bus.Close(ctx)
+		a.bus = nil
+	}
+	if a.redis != nil {
+		_ = a.redis.Close()
+		a.redis = nil
+	}
+	if a.tel != nil {
+		_ = a.tel.Shutdown(ctx)
+		a.tel = nil
+	}
+}
+
+func (a *App) shutdownTimeout() time.Duration {
+	if a.cfg.ShutdownTTL > 0 {
+		return a.cfg.ShutdownTTL
+	}
+	return 10 * time.Second
+}
+
