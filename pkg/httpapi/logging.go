@@ -1,0 +1,67 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+type loggerKey struct{}
+
+// ContextLogger puts l in each request's context so WriteProblem, recovery and
+// handlers log through the server's logger.
+func ContextLogger(l *slog.Logger) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loggerKey{}, l)))
+		})
+	}
+}
+
+// LoggerFrom returns the logger ContextLogger stored, or slog.Default so an
+// error is never dropped silently outside a Server.
+func LoggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
+	return slog.Default()
+}
+
+// AccessLog writes one line per request: method, route template, status,
+// duration, response size, request id and trace/span ids. It deliberately
+// leaves out the raw path, query string, headers (Authorization above all),
+// bodies and client address: any of them can identify a reporter or carry
+// restricted data.
+func AccessLog(l *slog.Logger) Middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			r, ri := withRouteInfo(r)
+			sw := captureStatus(w)
+			defer func() {
+				ctx := r.Context()
+				status := sw.Status()
+				level := slog.LevelInfo
+				if status >= 500 {
+					level = slog.LevelWarn // the cause is logged where it happened
+				}
+				attrs := []slog.Attr{
+					slog.String("method", methodLabel(r.Method)),
+					slog.String("route", routePath(ri.pattern)),
+					slog.Int("status", status),
+					slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+					slog.Int64("bytes", sw.bytes),
+					slog.String("request_id", RequestIDFrom(ctx)),
+				}
+				if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+					attrs = append(attrs, slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+				}
+				l.LogAttrs(ctx, level, "http request", attrs...)
+			}()
+			next.ServeHTTP(sw, r)
+		})
+	}
+}

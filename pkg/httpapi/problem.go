@@ -1,0 +1,167 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// ProblemContentType is the media type of every error response (RFC 9457).
+const ProblemContentType = "application/problem+json"
+
+// Problem is an RFC 9457 problem details object. It implements error, so a
+// handler or a domain adapter can return one and WriteProblem answers with it
+// unchanged.
+type Problem struct {
+	Type     string       `json:"type" desc:"URI reference identifying the problem type; about:blank means the HTTP status says it all"`
+	Title    string       `json:"title" desc:"Short summary of the problem type"`
+	Status   int          `json:"status" desc:"HTTP status code" minimum:"400" maximum:"599"`
+	Detail   string       `json:"detail,omitempty" desc:"Explanation specific to this occurrence"`
+	Instance string       `json:"instance,omitempty" desc:"URI reference of this occurrence (the request id)"`
+	Errors   []FieldError `json:"errors,omitempty" desc:"Every invalid field of the request"`
+}
+
+// FieldError names one invalid field of a request body.
+type FieldError struct {
+	Field  string `json:"field" desc:"Dotted path of the field in the request body, e.g. reporter.department"`
+	Reason string `json:"reason" desc:"Why the value was rejected"`
+}
+
+// Error makes *Problem an error.
+func (p *Problem) Error() string {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(p.Status))
+	b.WriteByte(' ')
+	b.WriteString(p.Title)
+	if p.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(p.Detail)
+	}
+	for _, fe := range p.Errors {
+		fmt.Fprintf(&b, "; %s: %s", fe.Field, fe.Reason)
+	}
+	return b.String()
+}
+
+// NewProblem returns an about:blank problem whose title is the status text.
+func NewProblem(status int, detail string, errs ...FieldError) *Problem {
+	return &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Errors: errs}
+}
+
+// BadRequest is 400: the request could not be read (syntax, unknown fields).
+func BadRequest(detail string, errs ...FieldError) *Problem {
+	return NewProblem(http.StatusBadRequest, detail, errs...)
+}
+
+// Unauthorized is 401: no valid credentials.
+func Unauthorized(detail string) *Problem { return NewProblem(http.StatusUnauthorized, detail) }
+
+// Forbidden is 403. For objects the caller may not know exist, answer
+// NotFound instead so the answer does not confirm their existence.
+func Forbidden(detail string) *Problem { return NewProblem(http.StatusForbidden, detail) }
+
+// NotFound is 404 with no detail at all: the response must not reveal whether
+// the resource exists, what it is, or why the caller cannot see it.
+func NotFound() *Problem { return NewProblem(http.StatusNotFound, "") }
+
+// Conflict is 409: the request conflicts with the current state.
+func Conflict(detail string) *Problem { return NewProblem(http.StatusConflict, detail) }
+
+// PayloadTooLarge is 413.
+func PayloadTooLarge(limit int64) *Problem {
+	return NewProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", limit))
+}
+
+// UnsupportedMediaType is 415.
+func UnsupportedMediaType(detail string) *Problem {
+	return NewProblem(http.StatusUnsupportedMediaType, detail)
+}
+
+// Unprocessable is 422: well-formed JSON whose values break the rules.
+func Unprocessable(detail string, errs ...FieldError) *Problem {
+	return NewProblem(http.StatusUnprocessableEntity, detail, errs...)
+}
+
+// TooManyRequests is 429. The caller sets Retry-After.
+func TooManyRequests(detail string) *Problem {
+	return NewProblem(http.StatusTooManyRequests, detail)
+}
+
+// Internal is 500 with a generic detail; the cause is logged, never sent.
+func Internal() *Problem {
+	return NewProblem(http.StatusInternalServerError, "the server could not complete the request; quote the instance when reporting it")
+}
+
+// ServiceUnavailable is 503: a dependency is down; the client may retry.
+func ServiceUnavailable(detail string) *Problem {
+	return NewProblem(http.StatusServiceUnavailable, detail)
+}
+
+// WriteProblem answers with err as problem+json. A *Problem anywhere in err's
+// chain is sent as is; any other error becomes a generic 500 and is logged
+// with the request id, because error strings can carry restricted data or
+// internals that a client must not see.
+func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+	var p *Problem
+	if !errors.As(err, &p) || p == nil {
+		logUnexpected(r, err)
+		p = Internal()
+	}
+	out := *p // never modify the caller's value
+	if out.Status < 400 || out.Status > 599 {
+		out.Status = http.StatusInternalServerError
+	}
+	if out.Type == "" {
+		out.Type = "about:blank"
+	}
+	if out.Title == "" {
+		out.Title = http.StatusText(out.Status)
+	}
+	if out.Instance == "" {
+		if id := RequestIDFrom(r.Context()); id != "" {
+			out.Instance = "urn:deiops:request:" + id
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", ProblemContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Del("Content-Length")
+	// Errors are about one request and may name its fields; never cache them.
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(out.Status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if err := json.NewEncoder(w).Encode(&out); err != nil {
+		LoggerFrom(r.Context()).DebugContext(r.Context(), "write problem response", "error", err)
+	}
+}
+
+func logUnexpected(r *http.Request, err error) {
+	ctx := r.Context()
+	log := LoggerFrom(ctx)
+	// A client that went away is not a server fault.
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		log.InfoContext(ctx, "request cancelled by client", "request_id", RequestIDFrom(ctx))
+		return
+	}
+	log.ErrorContext(ctx, "request failed", "request_id", RequestIDFrom(ctx), "route", Route(r), "error", err)
+}
+
+// WriteJSON answers with v as application/json.
+func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified {
+		return
+	}
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		// Headers are gone; all that is left is to record it.
+		LoggerFrom(r.Context()).ErrorContext(r.Context(), "encode response", "request_id", RequestIDFrom(r.Context()), "error", err)
+	}
+}

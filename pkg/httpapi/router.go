@@ -1,0 +1,164 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Operation describes one route for both the mux and the OpenAPI document,
+// so the published API cannot drift from what is served.
+type Operation struct {
+	Method      string   // GET, POST, PUT, PATCH, DELETE
+	Path        string   // ServeMux path, e.g. /v1/cases/{id}/notes
+	ID          string   // operationId, unique in the router
+	Summary     string   // one line
+	Description string   // optional, longer
+	Tags        []string // groups in the rendered docs
+	// Request is the zero value of the JSON body type, nil when there is none.
+	Request any
+	// Responses maps each success or documented error status to the zero
+	// value of its body type; nil means no body. 4xx/5xx are always
+	// problem+json whatever the value.
+	Responses map[int]any
+	// Public marks a route that needs no bearer token. Otherwise a token is
+	// required and, when Roles is not empty, one of Roles.
+	Public bool
+	Roles  []string
+	// Restricted marks responses that carry restricted data: they are sent
+	// with Cache-Control: no-store and flagged x-restricted in the document.
+	Restricted bool
+}
+
+func (op Operation) pattern() string { return op.Method + " " + op.Path }
+
+// RouteMiddleware wraps one route's handler knowing its Operation, e.g. an
+// authorization check against op.Roles.
+type RouteMiddleware func(op Operation, next http.Handler) http.Handler
+
+// RouterOptions configures a Router.
+type RouterOptions struct {
+	// Title, Version and ServerURL describe the API in GET /openapi.json.
+	Title, Version, ServerURL string
+	// RouteMiddleware wrap every route, first listed outermost.
+	RouteMiddleware []RouteMiddleware
+	// Idempotency wraps every POST route; nil leaves POSTs unprotected.
+	Idempotency Middleware
+}
+
+// Router is an http.ServeMux that keeps each route's Operation. Routes
+// answer unmatched requests with a 404 (or 405) problem that says nothing
+// about what exists.
+type Router struct {
+	mux  *http.ServeMux
+	opts RouterOptions
+
+	mu  sync.RWMutex
+	ops []Operation
+}
+
+// NewRouter returns a router serving GET /openapi.json.
+func NewRouter(o RouterOptions) *Router {
+	rt := &Router{mux: http.NewServeMux(), opts: o}
+	rt.mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, r, http.StatusOK, rt.OpenAPI(o.Title, o.Version, o.ServerURL))
+	})
+	return rt
+}
+
+// Handle registers h for op. Like http.ServeMux it panics on an invalid or
+// conflicting registration: that is a programming error found at start-up.
+func (rt *Router) Handle(op Operation, h http.Handler) {
+	if err := op.validate(); err != nil {
+		panic(fmt.Sprintf("httpapi: register %s: %v", op.pattern(), err))
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, o := range rt.ops {
+		if o.ID == op.ID {
+			panic(fmt.Sprintf("httpapi: register %s: operation id %q already used by %s", op.pattern(), op.ID, o.pattern()))
+		}
+	}
+	if op.Method == http.MethodPost && rt.opts.Idempotency != nil {
+		h = rt.opts.Idempotency(h)
+	}
+	if op.Restricted {
+		h = NoStore(h)
+	}
+	for i := len(rt.opts.RouteMiddleware) - 1; i >= 0; i-- {
+		h = rt.opts.RouteMiddleware[i](op, h)
+	}
+	rt.mux.Handle(op.pattern(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recordRoute(r)
+		h.ServeHTTP(w, r)
+	}))
+	rt.ops = append(rt.ops, op)
+}
+
+// HandleFunc registers a handler function for op.
+func (rt *Router) HandleFunc(op Operation, h func(http.ResponseWriter, *http.Request)) {
+	rt.Handle(op, http.HandlerFunc(h))
+}
+
+// Operations lists the registered operations in registration order.
+func (rt *Router) Operations() []Operation {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	return slices.Clone(rt.ops)
+}
+
+// ServeHTTP routes r. Unmatched requests get a problem instead of the
+// ServeMux's plain-text page; 405 keeps its Allow header.
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := rt.mux.Handler(r); pattern == "" {
+		rt.mux.ServeHTTP(&unmatchedWriter{ResponseWriter: w, r: r}, r)
+		return
+	}
+	rt.mux.ServeHTTP(w, r)
+}
+
+// unmatchedWriter replaces the ServeMux's 404/405 bodies with problems.
+type unmatchedWriter struct {
+	http.ResponseWriter
+	r        *http.Request
+	replaced bool
+}
+
+func (w *unmatchedWriter) WriteHeader(code int) {
+	if code >= 400 && !w.replaced {
+		w.replaced = true
+		p := NewProblem(code, "")
+		WriteProblem(w.ResponseWriter, w.r, p)
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *unmatchedWriter) Write(b []byte) (int, error) {
+	if w.replaced {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (op Operation) validate() error {
+	switch op.Method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return fmt.Errorf("method %q is not one of GET, POST, PUT, PATCH, DELETE", op.Method)
+	}
+	if !strings.HasPrefix(op.Path, "/") || strings.ContainsAny(op.Path, " \t") {
+		return fmt.Errorf("path %q must start with / and contain no spaces", op.Path)
+	}
+	if op.ID == "" {
+		return fmt.Errorf("operation id is required")
+	}
+	for status := range op.Responses {
+		if status < 100 || status > 599 {
+			return fmt.Errorf("response status %d is not an HTTP status", status)
+		}
+	}
+	return nil
+}
