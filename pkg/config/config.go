@@ -112,11 +112,21 @@ type Privacy struct {
 // Targets lists the service targets every deiops process may run.
 var validTargets = map[string]bool{"awareness": true, "connection": true, "resolution": true}
 
-// Load reads the environment into a Config and validates it.
-func Load() (Config, error) {
+// Read reads the environment into a Config with defaults, unvalidated
+// (deiops dev fills in what it generates before validating).
+func Read() (Config, error) {
 	var c Config
 	if err := envconfig.Process(Prefix, &c); err != nil {
 		return Config{}, fmt.Errorf("read environment: %w", err)
+	}
+	return c, nil
+}
+
+// Load reads the environment into a Config and validates it.
+func Load() (Config, error) {
+	c, err := Read()
+	if err != nil {
+		return Config{}, err
 	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err

@@ -24,7 +24,11 @@ type Catalog struct {
 func NewCatalog(evs ...Event) (*Catalog, error) {
 	c := &Catalog{byType: make(map[string]Entry, len(evs))}
 	subjects := make(map[string]string, len(evs))
-	for _, ev := range evs {
+	streams := map[string]string{} // stream name -> subject filter
+	for i, ev := range evs {
+		if ev == nil {
+			return nil, fmt.Errorf("event declaration %d is nil", i)
+		}
 		spec := ev.EventSpec()
 		if err := spec.Validate(); err != nil {
 			return nil, err
@@ -42,6 +46,12 @@ func NewCatalog(evs ...Event) (*Catalog, error) {
 		if other, dup := subjects[spec.Subject()]; dup {
 			return nil, fmt.Errorf("subject %s used by %s and %s", spec.Subject(), other, spec.Type())
 		}
+		// Streams() lists one filter per stream name; two filters under one
+		// name would leave one set of subjects without a stream.
+		if filter, ok := streams[spec.Stream()]; ok && filter != spec.StreamSubjects() {
+			return nil, fmt.Errorf("stream %s would hold both %s and %s", spec.Stream(), filter, spec.StreamSubjects())
+		}
+		streams[spec.Stream()] = spec.StreamSubjects()
 		subjects[spec.Subject()] = spec.Type()
 		e := Entry{Spec: spec, GoType: t}
 		c.byType[spec.Type()] = e
@@ -58,6 +68,19 @@ func (c *Catalog) Merge(other *Catalog) (*Catalog, error) {
 		evs = append(evs, reflect.Zero(e.GoType).Interface().(Event))
 	}
 	return NewCatalog(evs...)
+}
+
+// Public returns the catalog without internal events: the integrators'
+// contract.
+func (c *Catalog) Public() *Catalog {
+	p := &Catalog{byType: map[string]Entry{}}
+	for _, e := range c.entries {
+		if !e.Internal {
+			p.entries = append(p.entries, e)
+			p.byType[e.Type()] = e
+		}
+	}
+	return p
 }
 
 // Entries lists every event type, sorted by type.

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -69,7 +72,8 @@ func New(ev Event, source, subject string, at time.Time) (Envelope, error) {
 // Header is the transport's header map (nats.Header has this shape).
 type Header = map[string][]string
 
-// Encode writes the envelope in binary mode: attributes as headers, data as body.
+// Encode writes the envelope in binary mode: attributes as headers, data as
+// body. h must not be nil (nats.NewMsg makes one).
 func (e Envelope) Encode(h Header) []byte {
 	set := func(k, v string) {
 		if v != "" {
@@ -92,59 +96,114 @@ func (e Envelope) Encode(h Header) []byte {
 // such messages to the dead-letter stream.
 var ErrMalformed = errors.New("malformed cloudevent")
 
-func first(h Header, k string) string {
-	if v := h[k]; len(v) > 0 {
-		return v[0]
-	}
-	// nats.Header is case-sensitive; accept the canonical form too.
-	for key, v := range h {
-		if len(v) > 0 && strings.EqualFold(key, k) {
-			return v[0]
+// maxAttrLen bounds every attribute: ids end up as Nats-Msg-Id, dedup keys,
+// span attributes and log fields, so one oversized header must not be able
+// to inflate all of them.
+const maxAttrLen = 2048
+
+// attr returns the value of header k. nats.Header is case-sensitive, so
+// every spelling of k is read; differing values make the event ambiguous
+// (which id would deduplication use?) rather than letting map order pick
+// one.
+func attr(h Header, k string) (v string, conflict bool) {
+	for key, vals := range h {
+		if !strings.EqualFold(key, k) {
+			continue
+		}
+		for _, x := range vals {
+			switch {
+			case x == "" || x == v:
+			case v == "":
+				v = x
+			default:
+				conflict = true
+			}
 		}
 	}
-	return ""
+	return v, conflict
+}
+
+// printable reports whether s is valid UTF-8 without control characters,
+// which CloudEvents excludes from String attributes (and which would allow
+// header or log injection).
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Decode reads a binary-mode CloudEvent and checks every required attribute.
-// The error wraps ErrMalformed and names each problem.
+// The error wraps ErrMalformed and names each problem. The returned Data is
+// a copy, so the caller may reuse its buffer.
 func Decode(h Header, data []byte, topic string) (Envelope, error) {
+	var problems []string
+	invalid := map[string]bool{} // reported already; "missing" would repeat it
+	get := func(k string) string {
+		v, conflict := attr(h, k)
+		switch {
+		case conflict:
+			problems = append(problems, "conflicting "+k+" values")
+		case len(v) > maxAttrLen:
+			problems = append(problems, fmt.Sprintf("%s longer than %d bytes", k, maxAttrLen))
+		case !printable(v):
+			problems = append(problems, k+" has control characters or invalid UTF-8")
+		default:
+			return v
+		}
+		invalid[k] = true
+		return ""
+	}
+	require := func(k, v string) {
+		if v == "" && !invalid[k] {
+			problems = append(problems, "missing "+k)
+		}
+	}
 	e := Envelope{
-		ID:             first(h, HeaderID),
-		Source:         first(h, HeaderSource),
-		Type:           first(h, HeaderType),
-		Subject:        first(h, HeaderSubject),
-		DataSchema:     first(h, HeaderDataSchema),
-		Classification: first(h, HeaderClassification),
+		ID:             get(HeaderID),
+		Source:         get(HeaderSource),
+		Type:           get(HeaderType),
+		Subject:        get(HeaderSubject),
+		DataSchema:     get(HeaderDataSchema),
+		Classification: get(HeaderClassification),
 		Topic:          topic,
 	}
-	var problems []string
-	if e.ID == "" {
-		problems = append(problems, "missing ce-id")
+	specVersion, ts, ct := get(HeaderSpecVersion), get(HeaderTime), get(HeaderContentType)
+	require(HeaderID, e.ID)
+	require(HeaderSource, e.Source)
+	require(HeaderType, e.Type)
+	require(HeaderSpecVersion, specVersion)
+	if specVersion != "" && specVersion != SpecVersion {
+		problems = append(problems, fmt.Sprintf("unsupported ce-specversion %q", specVersion))
 	}
-	if e.Source == "" {
-		problems = append(problems, "missing ce-source")
-	}
-	if e.Type == "" {
-		problems = append(problems, "missing ce-type")
-	}
-	switch v := first(h, HeaderSpecVersion); v {
-	case SpecVersion:
-	case "":
-		problems = append(problems, "missing ce-specversion")
-	default:
-		problems = append(problems, fmt.Sprintf("unsupported ce-specversion %q", v))
-	}
-	if ts := first(h, HeaderTime); ts != "" {
+	if ts != "" {
 		t, err := time.Parse(time.RFC3339Nano, ts)
-		if err != nil {
+		switch {
+		case err != nil:
 			problems = append(problems, "ce-time is not RFC 3339")
+		case t.UTC().Year() < 0 || t.UTC().Year() > 9999:
+			// An offset can push a valid local time outside the four-digit
+			// years RFC 3339 can write once converted to UTC.
+			problems = append(problems, "ce-time is out of range")
+		default:
+			e.Time = t.UTC() // one representation for one instant, as New does
 		}
-		e.Time = t
 	}
-	if ct := first(h, HeaderContentType); ct != "" && !strings.HasPrefix(ct, ContentJSON) {
-		problems = append(problems, fmt.Sprintf("unsupported content-type %q", ct))
+	if ct != "" {
+		// Media types are case-insensitive and may carry parameters
+		// (charset); a prefix match would also accept application/jsonx.
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != ContentJSON {
+			problems = append(problems, fmt.Sprintf("unsupported content-type %q", ct))
+		}
 	}
-	trimmed := bytes.TrimSpace(data)
+	// JSON whitespace only: bytes.TrimSpace would also strip Unicode spaces.
+	trimmed := bytes.Trim(data, " \t\r\n")
 	if len(trimmed) == 0 {
 		problems = append(problems, "empty data")
 	} else if !json.Valid(trimmed) {
@@ -153,7 +212,7 @@ func Decode(h Header, data []byte, topic string) (Envelope, error) {
 	if len(problems) > 0 {
 		return Envelope{}, fmt.Errorf("%w: %s", ErrMalformed, strings.Join(problems, "; "))
 	}
-	e.Data = json.RawMessage(trimmed)
+	e.Data = json.RawMessage(bytes.Clone(trimmed))
 	return e, nil
 }
 

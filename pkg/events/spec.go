@@ -47,10 +47,16 @@ var token = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // Validate checks the declaration's names are lowercase subject tokens.
 func (s Spec) Validate() error {
-	for name, v := range map[string]string{"service": s.Service, "entity": s.Entity, "action": s.Action} {
-		if !token.MatchString(v) {
-			return fmt.Errorf("event spec %s %q: must match %s", name, v, token)
+	// A slice, not a map, so that the first problem reported is always the same.
+	for _, f := range [...]struct{ name, v string }{{"service", s.Service}, {"entity", s.Entity}, {"action", s.Action}} {
+		if !token.MatchString(f.v) {
+			return fmt.Errorf("event spec %s %q: must match %s", f.name, f.v, token)
 		}
+	}
+	// These service names would give a stream the name of another one
+	// (DEI_DEADLETTER, or DEI_<X>_INTERNAL of service x).
+	if s.Service == "deadletter" || strings.HasSuffix(s.Service, "_internal") {
+		return fmt.Errorf("event spec service %q: reserved stream name %s", s.Service, s.Stream())
 	}
 	if s.Version < 1 {
 		return fmt.Errorf("event spec %s.%s.%s: version must be at least 1", s.Service, s.Entity, s.Action)

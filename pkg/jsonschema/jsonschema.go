@@ -2,22 +2,31 @@
 // types by reflection, so that event payloads and HTTP bodies are declared
 // once, as structs, and their published schemas cannot drift from the code.
 //
+// The schema describes what encoding/json produces for the type: field names
+// and promotion rules of embedded structs, null for nil pointers, slices and
+// maps, base64 for []byte, strings for encoding.TextMarshaler types, and
+// integer nanoseconds for time.Duration.
+//
 // Struct tags read besides `json`:
 //
 //	desc:"..."      description
-//	enum:"a,b,c"    allowed values
+//	enum:"a,b,c"    allowed values (typed like the field: enum:"1,2" on an int is [1,2])
 //	format:"..."    JSON Schema format (date-time is implied for time.Time)
 //	pattern:"..."   regular expression for strings
-//	minimum/maximum numeric bounds; minLength/maxLength string bounds
-//	example:"..."   one example value (as a string)
+//	minimum/maximum numeric bounds; minLength/maxLength string bounds;
+//	minItems/maxItems array bounds
+//	example:"..."   one example value (typed like enum)
 package jsonschema
 
 import (
+	"encoding"
 	"encoding/json"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Schema is a JSON Schema object. Maps marshal with sorted keys, so the
@@ -28,18 +37,20 @@ type Schema = map[string]any
 const Draft = "https://json-schema.org/draft/2020-12/schema"
 
 var (
-	timeType    = reflect.TypeOf(time.Time{})
-	durType     = reflect.TypeOf(time.Duration(0))
-	rawType     = reflect.TypeOf(json.RawMessage(nil))
-	marshalType = reflect.TypeOf((*json.Marshaler)(nil)).Elem()
+	timeType      = reflect.TypeFor[time.Time]()
+	durType       = reflect.TypeFor[time.Duration]()
+	rawType       = reflect.TypeFor[json.RawMessage]()
+	marshalType   = reflect.TypeFor[json.Marshaler]()
+	textType      = reflect.TypeFor[encoding.TextMarshaler]()
+	describerType = reflect.TypeFor[Describer]()
 )
 
 // Describer lets a type supply its own schema (for custom JSON encodings).
+// The returned schema is copied, so an implementation may return a shared
+// value.
 type Describer interface {
 	JSONSchema() Schema
 }
-
-var describerType = reflect.TypeOf((*Describer)(nil)).Elem()
 
 // For returns the schema of t with every nested type inlined.
 func For(t reflect.Type) Schema {
@@ -66,20 +77,30 @@ func Document(t reflect.Type, id, title, description string) Schema {
 }
 
 func forType(t reflect.Type, visiting map[reflect.Type]bool) Schema {
-	if t.Implements(describerType) {
-		return reflect.Zero(t).Interface().(Describer).JSONSchema()
+	// encoding/json follows pointers; whether nil (null) is possible is
+	// decided by the caller, which knows about omitempty.
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if s, ok := described(t); ok {
+		return s
 	}
 	switch t {
 	case timeType:
 		return Schema{"type": "string", "format": "date-time"}
 	case durType:
-		return Schema{"type": "string", "description": "Go duration, e.g. 72h or 30m"}
+		// time.Duration has no JSON methods: encoding/json writes int64 nanoseconds.
+		return Schema{"type": "integer", "description": "duration in nanoseconds"}
 	case rawType:
 		return Schema{}
 	}
+	if implements(t, marshalType) {
+		return Schema{} // custom encoding without a Describer: any value
+	}
+	if implements(t, textType) {
+		return Schema{"type": "string"}
+	}
 	switch t.Kind() {
-	case reflect.Pointer:
-		return forType(t.Elem(), visiting)
 	case reflect.Bool:
 		return Schema{"type": "boolean"}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
@@ -89,19 +110,20 @@ func forType(t reflect.Type, visiting map[reflect.Type]bool) Schema {
 		return Schema{"type": "number"}
 	case reflect.String:
 		return Schema{"type": "string"}
-	case reflect.Slice, reflect.Array:
-		if t.Elem().Kind() == reflect.Uint8 {
+	case reflect.Slice:
+		// Only slices of bytes are base64; byte arrays are arrays of numbers.
+		if t.Elem().Kind() == reflect.Uint8 && !custom(t.Elem()) {
 			return Schema{"type": "string", "contentEncoding": "base64"}
 		}
-		return Schema{"type": "array", "items": forType(t.Elem(), visiting)}
+		return Schema{"type": "array", "items": element(t.Elem(), visiting)}
+	case reflect.Array:
+		return Schema{"type": "array", "items": element(t.Elem(), visiting),
+			"minItems": t.Len(), "maxItems": t.Len()}
 	case reflect.Map:
-		return Schema{"type": "object", "additionalProperties": forType(t.Elem(), visiting)}
+		return Schema{"type": "object", "additionalProperties": element(t.Elem(), visiting)}
 	case reflect.Interface:
 		return Schema{}
 	case reflect.Struct:
-		if t.Implements(marshalType) || reflect.PointerTo(t).Implements(marshalType) {
-			return Schema{} // custom encoding without a Describer: any value
-		}
 		if visiting[t] {
 			return Schema{"type": "object"} // recursive type: stop here
 		}
@@ -112,43 +134,137 @@ func forType(t reflect.Type, visiting map[reflect.Type]bool) Schema {
 	return Schema{}
 }
 
+// element is the schema of a slice item or map value, which encoding/json
+// writes as null when it is a nil pointer, slice or map.
+func element(t reflect.Type, visiting map[reflect.Type]bool) Schema {
+	s := forType(t, visiting)
+	if canBeNull(t) {
+		allowNull(s)
+	}
+	return s
+}
+
+// described calls a Describer on a usable value: a nil pointer would make
+// value-receiver methods panic, and a nil interface has no method at all.
+func described(t reflect.Type) (Schema, bool) {
+	var v reflect.Value
+	switch {
+	case t.Kind() == reflect.Interface:
+		return nil, false
+	case t.Implements(describerType):
+		v = reflect.Zero(t)
+	case reflect.PointerTo(t).Implements(describerType):
+		v = reflect.New(t)
+	default:
+		return nil, false
+	}
+	s, _ := clone(v.Interface().(Describer).JSONSchema()).(Schema)
+	if s == nil {
+		s = Schema{}
+	}
+	return s, true
+}
+
+func implements(t, iface reflect.Type) bool {
+	return t.Implements(iface) || reflect.PointerTo(t).Implements(iface)
+}
+
+// custom reports a type whose encoding its own methods decide.
+func custom(t reflect.Type) bool {
+	return t.Kind() != reflect.Interface &&
+		(implements(t, marshalType) || implements(t, textType) || implements(t, describerType))
+}
+
+// canBeNull reports whether encoding/json may write null for a value of t.
+// Custom encoders are called even for nil slices and maps; only nil
+// pointers and interfaces short-circuit to null.
+func canBeNull(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		return true
+	case reflect.Slice, reflect.Map:
+		return !custom(t)
+	}
+	return false
+}
+
+// allowNull widens s to accept null. A schema without a type accepts it
+// already.
+func allowNull(s Schema) {
+	typ, ok := s["type"].(string)
+	if !ok || typ == "null" {
+		return
+	}
+	s["type"] = []any{typ, "null"}
+	if e, ok := s["enum"].([]any); ok {
+		s["enum"] = append(e, nil)
+	}
+}
+
+func clone(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = clone(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = clone(x)
+		}
+		return out
+	case []string:
+		return append([]string(nil), v...)
+	}
+	return v
+}
+
+// field is one JSON member found while walking a struct and the structs it
+// embeds.
+type field struct {
+	name     string
+	depth    int
+	tagged   bool
+	order    int
+	schema   Schema
+	required bool
+}
+
 func structSchema(t reflect.Type, visiting map[reflect.Type]bool) Schema {
+	var found []field
+	walkFields(t, 0, false, map[reflect.Type]bool{t: true}, visiting, &found)
+
+	// encoding/json's rule for clashing names: the shallowest field wins;
+	// at equal depth a single tagged field wins; otherwise all are dropped.
+	byName := map[string][]field{}
+	for _, f := range found {
+		byName[f.name] = append(byName[f.name], f)
+	}
+	var kept []field
+	for _, fs := range byName {
+		sort.SliceStable(fs, func(i, j int) bool {
+			if fs[i].depth != fs[j].depth {
+				return fs[i].depth < fs[j].depth
+			}
+			return fs[i].tagged && !fs[j].tagged
+		})
+		if len(fs) > 1 && fs[0].depth == fs[1].depth && fs[0].tagged == fs[1].tagged {
+			continue
+		}
+		kept = append(kept, fs[0])
+	}
+	sort.Slice(kept, func(i, j int) bool { return kept[i].order < kept[j].order })
+
 	props := Schema{}
 	var required []string
-	var walk func(t reflect.Type)
-	walk = func(t reflect.Type) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			if tag == "-" {
-				continue
-			}
-			name, opts, _ := strings.Cut(tag, ",")
-			if f.Anonymous && name == "" {
-				ft := f.Type
-				if ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if ft.Kind() == reflect.Struct {
-					walk(ft)
-					continue
-				}
-			}
-			if !f.IsExported() {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			s := forType(f.Type, visiting)
-			applyTags(s, f.Tag)
-			props[name] = s
-			if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") && f.Type.Kind() != reflect.Pointer {
-				required = append(required, name)
-			}
+	for _, f := range kept {
+		props[f.name] = f.schema
+		if f.required {
+			required = append(required, f.name)
 		}
 	}
-	walk(t)
 	s := Schema{"type": "object", "properties": props, "additionalProperties": false}
 	if len(required) > 0 {
 		s["required"] = required
@@ -156,17 +272,128 @@ func structSchema(t reflect.Type, visiting map[reflect.Type]bool) Schema {
 	return s
 }
 
+// walkFields collects t's JSON members in declaration order. viaPointer is
+// set below an embedded pointer: when it is nil, its promoted fields are
+// absent, so none of them is required. embedded guards against embedding
+// cycles.
+func walkFields(t reflect.Type, depth int, viaPointer bool, embedded, visiting map[reflect.Type]bool, out *[]field) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		ft := f.Type
+		if f.Anonymous {
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if !f.IsExported() && ft.Kind() != reflect.Struct {
+				continue
+			}
+		} else if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, optList, _ := strings.Cut(tag, ",")
+		if !validName(name) {
+			name = ""
+		}
+		opts := strings.Split(optList, ",")
+		has := func(o string) bool { return optList != "" && contains(opts, o) }
+
+		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			if embedded[ft] {
+				continue
+			}
+			embedded[ft] = true
+			walkFields(ft, depth+1, viaPointer || f.Type.Kind() == reflect.Pointer, embedded, visiting, out)
+			delete(embedded, ft)
+			continue
+		}
+
+		tagged := name != ""
+		if !tagged {
+			name = f.Name
+		}
+		var s Schema
+		if has("string") && quotable(f.Type) {
+			s = Schema{"type": "string"} // ,string writes the value inside a JSON string
+		} else {
+			s = forType(f.Type, visiting)
+		}
+		applyTags(s, f.Tag)
+		omitted := has("omitempty") || has("omitzero")
+		if canBeNull(f.Type) && !omitted {
+			allowNull(s)
+		}
+		*out = append(*out, field{
+			name:     name,
+			depth:    depth,
+			tagged:   tagged,
+			order:    len(*out),
+			schema:   s,
+			required: !omitted && !viaPointer && f.Type.Kind() != reflect.Pointer,
+		})
+	}
+}
+
+func quotable(t reflect.Type) bool {
+	if t.Name() == "" && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool, reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// validName mirrors the names encoding/json accepts in a tag; it falls
+// back to the Go field name for any other.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
+		case !unicode.IsLetter(c) && !unicode.IsDigit(c):
+			return false
+		}
+	}
+	return true
+}
+
 func applyTags(s Schema, tag reflect.StructTag) {
 	if d := tag.Get("desc"); d != "" {
 		s["description"] = d
 	}
 	if e := tag.Get("enum"); e != "" {
-		vals := strings.Split(e, ",")
 		target := s
 		if s["type"] == "array" {
 			if items, ok := s["items"].(Schema); ok {
 				target = items
 			}
+		}
+		typ, nullable := baseType(target)
+		var vals []any
+		for _, v := range strings.Split(e, ",") {
+			vals = append(vals, typed(typ, v))
+		}
+		if nullable {
+			vals = append(vals, nil)
 		}
 		target["enum"] = vals
 	}
@@ -184,6 +411,47 @@ func applyTags(s Schema, tag reflect.StructTag) {
 		}
 	}
 	if ex := tag.Get("example"); ex != "" {
-		s["examples"] = []any{ex}
+		typ, _ := baseType(s)
+		s["examples"] = []any{typed(typ, ex)}
 	}
+}
+
+// baseType is the non-null type of s and whether null is allowed too.
+func baseType(s Schema) (string, bool) {
+	switch t := s["type"].(type) {
+	case string:
+		return t, false
+	case []any:
+		base, null := "", false
+		for _, x := range t {
+			if x == "null" {
+				null = true
+			} else if str, ok := x.(string); ok && base == "" {
+				base = str
+			}
+		}
+		return base, null
+	}
+	return "", false
+}
+
+// typed converts a tag value to the JSON type of the schema, so that an
+// enum or example on a number is a number; a value that does not parse
+// stays a string.
+func typed(schemaType, v string) any {
+	switch schemaType {
+	case "integer":
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return n
+		}
+	case "number":
+		if n, err := strconv.ParseFloat(v, 64); err == nil {
+			return n
+		}
+	case "boolean":
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+	}
+	return v
 }

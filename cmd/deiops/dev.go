@@ -1,0 +1,53 @@
+//go:build !nodev
+
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/deiops/deiops/cmd/deiops/internal/app"
+	"github.com/deiops/deiops/cmd/deiops/internal/devenv"
+)
+
+// cmdDev runs every target against embedded infrastructure.
+func cmdDev(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	data := fs.String("data", defaultDataDir(), "data directory (kept across restarts)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	start := time.Now()
+	env, err := devenv.Start(ctx, devenv.Options{DataDir: *data})
+	if err != nil {
+		return err
+	}
+	defer env.Stop()
+	a, err := app.New(ctx, app.Options{Config: env.Config, Version: version, LogOutput: stdout, DevIssuer: env.DevIssuer})
+	if err != nil {
+		return err
+	}
+	token, err := env.DevIssuer.Mint("dev-admin", []string{"admin", "dei_officer", "resolver", "coordinator", "program_director"}, 8*time.Hour)
+	if err != nil {
+		return err
+	}
+	redis := env.Config.Redis.URL
+	if env.Redis != nil {
+		redis += " (in-process)"
+	}
+	fmt.Fprintf(stdout, `deiops dev is starting (infrastructure up in %s)
+  API          http://%s   (OpenAPI: /openapi.json, health: /readyz, metrics: /metrics)
+  NATS         %s
+  Temporal     %s (namespace %s)
+  Redis        %s
+  Data         %s
+  Dev token    %s
+  Try          curl -H "Authorization: Bearer $TOKEN" -X POST http://%s/v1/probes
+               deiops events tail 'deiops.internal.>'    (with DEIOPS_NATS_URL=%s)
+`, time.Since(start).Round(time.Millisecond), env.HTTPAddr, env.NATS.URL(), env.Temporal.HostPort(), env.Config.Temporal.Namespace,
+		redis, *data, token, env.HTTPAddr, env.NATS.URL())
+	return a.Run(ctx)
+}

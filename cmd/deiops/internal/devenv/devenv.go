@@ -1,0 +1,190 @@
+// Package devenv starts the embedded infrastructure of `deiops dev`: a
+// nats-server with JetStream, a Temporal server on SQLite and, unless
+// DEIOPS_REDIS_URL names one, an in-process Redis-protocol server. It keeps
+// everything (streams, workflows, generated secrets, the dev issuer's key)
+// in one data directory so a restart finds earlier data.
+package devenv
+
+import (
+	"context"
+	"encoding/base64"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/deiops/deiops/pkg/auth"
+	"github.com/deiops/deiops/pkg/config"
+	"github.com/deiops/deiops/pkg/crypto"
+	"github.com/deiops/deiops/pkg/devstack"
+)
+
+// Options chooses the data directory and preferred ports.
+type Options struct {
+	DataDir string
+	// Preferred ports; taken ones are replaced by free ports.
+	NATSPort, TemporalPort, RedisPort, HTTPPort int
+}
+
+// Env is the running embedded infrastructure and the configuration that
+// points deiops at it.
+type Env struct {
+	Config    config.Config
+	DevIssuer *auth.DevIssuer
+	NATS      *devstack.NATSServer
+	Temporal  *devstack.TemporalServer
+	Redis     *devstack.RedisServer // nil when DEIOPS_REDIS_URL is set
+	HTTPAddr  string
+}
+
+type secrets struct {
+	Keyring    string `json:"keyring"`
+	HMACSecret string `json:"hmac_secret"`
+}
+
+// Start brings the infrastructure up; Stop brings it down.
+func Start(ctx context.Context, o Options) (e *Env, err error) {
+	if o.DataDir == "" {
+		o.DataDir = ".deiops"
+	}
+	if o.NATSPort == 0 {
+		o.NATSPort = 4222
+	}
+	if o.TemporalPort == 0 {
+		o.TemporalPort = 7233
+	}
+	if o.RedisPort == 0 {
+		o.RedisPort = 6379
+	}
+	if o.HTTPPort == 0 {
+		o.HTTPPort = 8080
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	cfg, err := config.Read()
+	if err != nil {
+		return nil, err
+	}
+	e = &Env{}
+	defer func() {
+		if err != nil {
+			e.Stop()
+		}
+	}()
+
+	const host = "127.0.0.1"
+	port := func(p int) (int, error) { return devstack.PortOrFree(host, p) }
+	np, err := port(o.NATSPort)
+	if err != nil {
+		return nil, err
+	}
+	if e.NATS, err = devstack.StartNATS(devstack.NATSOptions{Host: host, Port: np, StoreDir: filepath.Join(o.DataDir, "nats")}); err != nil {
+		return nil, err
+	}
+	tp, err := port(o.TemporalPort)
+	if err != nil {
+		return nil, err
+	}
+	if e.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
+		Host: host, Port: tp, DBFile: filepath.Join(o.DataDir, "temporal.sqlite"), Namespace: cfg.Temporal.Namespace,
+	}); err != nil {
+		return nil, err
+	}
+	if cfg.Redis.URL == "" {
+		rp, err := port(o.RedisPort)
+		if err != nil {
+			return nil, err
+		}
+		if e.Redis, err = devstack.StartRedis(host, rp); err != nil {
+			return nil, err
+		}
+		cfg.Redis.URL = e.Redis.URL()
+	}
+	hp, err := port(o.HTTPPort)
+	if err != nil {
+		return nil, err
+	}
+	e.HTTPAddr = net.JoinHostPort(host, strconv.Itoa(hp))
+
+	sec, err := loadSecrets(filepath.Join(o.DataDir, "secrets.json"))
+	if err != nil {
+		return nil, err
+	}
+	cfg.NATS.URL = e.NATS.URL()
+	cfg.Temporal.Address = e.Temporal.HostPort()
+	cfg.HTTPAddr = e.HTTPAddr
+	cfg.HTTP.PublicURL = "http://" + e.HTTPAddr
+	if cfg.Crypto.Keyring == "" {
+		cfg.Crypto.Keyring = sec.Keyring
+	}
+	if cfg.Privacy.HMACSecret == "" {
+		cfg.Privacy.HMACSecret = sec.HMACSecret
+	}
+	cfg.Auth.Dev = true
+	if cfg.Auth.DevKeyFile == "" {
+		cfg.Auth.DevKeyFile = filepath.Join(o.DataDir, "dev-issuer.pem")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	e.Config = cfg
+	if e.DevIssuer, err = auth.NewDevIssuer(cfg.Auth.DevKeyFile, auth.DevIssuerOptions{Audience: cfg.Auth.Audience, RoleClaim: cfg.Auth.RoleClaim}); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// loadSecrets reads the generated keyring and HMAC secret, creating them
+// on first use (mode 0600): data encrypted in an earlier run must stay
+// readable after a restart.
+func loadSecrets(path string) (secrets, error) {
+	var s secrets
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return s, fmt.Errorf("read %s: %w", path, err)
+		}
+		return s, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return s, fmt.Errorf("read %s: %w", path, err)
+	}
+	_, ring, err := crypto.GenerateKeyring()
+	if err != nil {
+		return s, err
+	}
+	key := make([]byte, 32)
+	if _, err := randRead(key); err != nil {
+		return s, err
+	}
+	s = secrets{Keyring: ring, HMACSecret: base64.StdEncoding.EncodeToString(key)}
+	b, _ = json.MarshalIndent(s, "", "  ")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return s, fmt.Errorf("write %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Stop shuts the embedded servers down, Temporal first (it depends on
+// nothing else here, but it is the slowest).
+func (e *Env) Stop() {
+	if e.Temporal != nil {
+		_ = e.Temporal.Stop()
+		e.Temporal = nil
+	}
+	if e.Redis != nil {
+		e.Redis.Stop()
+		e.Redis = nil
+	}
+	if e.NATS != nil {
+		e.NATS.Stop()
+		e.NATS = nil
+	}
+}
+
+func randRead(b []byte) (int, error) { return rand.Read(b) }
