@@ -333,4 +333,3 @@ func (a *App) shutdownTimeout() time.Duration {
 	}
 	return 10 * time.Second
 }
-

@@ -1,0 +1,175 @@
+package devenv_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/deiops/deiops/cmd/deiops/internal/app"
+	"github.com/deiops/deiops/cmd/deiops/internal/devenv"
+	"github.com/deiops/deiops/pkg/bus"
+	"github.com/deiops/deiops/pkg/config"
+	"github.com/deiops/deiops/pkg/probe"
+	"github.com/deiops/deiops/pkg/testkit"
+)
+
+// occupy holds the default ports, as another NATS, Temporal, Redis or web
+// server on a developer's machine would. Ports already taken stay taken.
+func occupy(t *testing.T, ports ...int) {
+	for _, p := range ports {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			t.Logf("port %d already in use (as it may be on a user's machine)", p)
+			continue
+		}
+		t.Cleanup(func() { l.Close() })
+	}
+}
+
+type running struct {
+	env  *devenv.Env
+	stop func() time.Duration
+}
+
+func start(t *testing.T, dir string) running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	began := time.Now()
+	env, err := devenv.Start(ctx, devenv.Options{DataDir: dir})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	a, err := app.New(ctx, app.Options{Config: env.Config, Version: "test", DevIssuer: env.DevIssuer, LogOutput: os.Stderr})
+	if err != nil {
+		cancel()
+		env.Stop()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	testkit.Eventually(t, 60*time.Second, "/readyz", func() bool {
+		resp, err := http.Get("http://" + env.HTTPAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	t.Logf("dev stack ready in %s (api %s, nats %s, temporal %s)", time.Since(began).Round(time.Millisecond), env.HTTPAddr, env.NATS.URL(), env.Temporal.HostPort())
+	var once bool
+	r := running{env: env, stop: func() time.Duration {
+		if once {
+			return 0
+		}
+		once = true
+		t0 := time.Now()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		env.Stop()
+		return time.Since(t0)
+	}}
+	t.Cleanup(func() { r.stop() })
+	return r
+}
+
+func TestDevStackStartsOnTakenPortsAndKeepsDataAcrossRestart(t *testing.T) {
+	occupy(t, 4222, 7233, 6379, 8080)
+	t.Setenv("DEIOPS_REDIS_URL", "")
+	t.Setenv("DEIOPS_LOG_LEVEL", "warn")
+	dir := t.TempDir()
+
+	first := start(t, dir)
+	for _, p := range []string{":4222", ":7233", ":8080"} {
+		if first.env.NATS.URL() == "nats://127.0.0.1"+p || first.env.Temporal.HostPort() == "127.0.0.1"+p || first.env.HTTPAddr == "127.0.0.1"+p {
+			t.Fatalf("dev stack bound a port the test holds: %s", p)
+		}
+	}
+	token, err := first.env.DevIssuer.Mint("ops", []string{"admin"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+first.env.HTTPAddr+"/v1/probes", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acc probe.Accepted
+	_ = json.NewDecoder(resp.Body).Decode(&acc)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("probe: %d", resp.StatusCode)
+	}
+	wfID := "probe-" + acc.ProbeID + "-resolution"
+	tc, err := client.Dial(client.Options{HostPort: first.env.Temporal.HostPort(), Namespace: first.env.Config.Temporal.Namespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 60*time.Second, "probe workflow completed", func() bool {
+		d, err := tc.DescribeWorkflowExecution(context.Background(), wfID, "")
+		return err == nil && d.WorkflowExecutionInfo.Status == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	})
+	tc.Close()
+	events := streamCount(t, first.env.Config.NATS.URL, "DEI_PLATFORM_INTERNAL")
+	if events < 4 { // one request, three completions
+		t.Fatalf("%d probe events stored, want at least 4", events)
+	}
+	if took := first.stop(); took > 10*time.Second {
+		t.Errorf("stopping took %s, want under 10s", took)
+	}
+
+	second := start(t, dir)
+	if got := streamCount(t, second.env.Config.NATS.URL, "DEI_PLATFORM_INTERNAL"); got < events {
+		t.Fatalf("after restart the stream holds %d events, had %d", got, events)
+	}
+	tc, err = client.Dial(client.Options{HostPort: second.env.Temporal.HostPort(), Namespace: second.env.Config.Temporal.Namespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	d, err := tc.DescribeWorkflowExecution(context.Background(), wfID, "")
+	if err != nil || d.WorkflowExecutionInfo.Status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		t.Fatalf("earlier workflow after restart: %v %v", d, err)
+	}
+	if second.env.Config.Crypto.Keyring != first.env.Config.Crypto.Keyring {
+		t.Fatal("the generated keyring changed across restarts; earlier ciphertexts would be unreadable")
+	}
+	// The old token is still accepted: the dev issuer key persisted.
+	req, _ = http.NewRequest(http.MethodPost, "http://"+second.env.HTTPAddr+"/v1/probes", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("token from the first run: %d", resp.StatusCode)
+	}
+}
+
+func streamCount(t *testing.T, url, stream string) uint64 {
+	t.Helper()
+	b, err := bus.Connect(context.Background(), bus.Options{NATS: natsCfg(url)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	n, err := b.StreamMessages(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func natsCfg(url string) config.NATS { return config.NATS{URL: url} }
