@@ -1,0 +1,50 @@
+# Every target runs over every module listed in go.work.
+MODULES := $(shell go work edit -json | sed -n 's/.*"DiskPath": "\(.*\)".*/\1/p')
+GO      ?= go
+FUZZTIME ?= 10s
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+.PHONY: test unit fuzz vet build build-standalone docs docs-check bench tools clean
+
+## test: everything CI runs — vet, standalone module builds, race tests, doc drift, short fuzz runs
+test: vet build-standalone unit docs-check fuzz
+
+## unit: race-enabled tests of every module
+unit:
+	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 20m ./...); done
+
+## vet: go vet over every module
+vet:
+	@set -e; for m in $(MODULES); do echo "== go vet $$m"; (cd $$m && $(GO) vet ./...); done
+
+## build-standalone: each module builds on its own (GOWORK=off), so none leans on the workspace
+build-standalone:
+	@set -e; for m in $(MODULES); do echo "== GOWORK=off go build $$m"; (cd $$m && GOWORK=off $(GO) build ./...); done
+
+## fuzz: short runs of every fuzz target (smoke; longer runs with FUZZTIME=10m)
+fuzz:
+	cd pkg && $(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./events/
+	cd pkg && $(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./httpapi/
+	cd pkg && $(GO) test -run='^$$' -fuzz='^FuzzParseCSV$$' -fuzztime=$(FUZZTIME) ./directory/
+
+## build: the deiops binary (bin/deiops) and the production variant without embedded servers
+build:
+	cd cmd/deiops && $(GO) build -ldflags '$(LDFLAGS)' -o ../../bin/deiops .
+	cd cmd/deiops && CGO_ENABLED=0 $(GO) build -tags nodev -ldflags '$(LDFLAGS)' -o ../../bin/deiops-server .
+
+## docs: regenerate the committed event catalog documents
+docs:
+	$(GO) run ./cmd/deiops asyncapi --out docs/events
+
+## docs-check: fail when committed documents drift from the code
+docs-check:
+	$(GO) run ./cmd/deiops asyncapi --check --out docs/events
+
+## bench: benchmarks (never in CI); see BENCHMARKS.md
+bench:
+	@set -e; for m in $(MODULES); do echo "== go test -bench $$m"; (cd $$m && $(GO) test -run='^$$' -bench=. -benchmem -benchtime=20000x ./...); done
+
+clean:
+	rm -rf bin
