@@ -6,10 +6,10 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: test unit fuzz vet build build-standalone docs docs-check bench tools clean
+.PHONY: test unit fuzz vet workflowcheck build build-standalone docs docs-check bench clean
 
 ## test: everything CI runs — vet, standalone module builds, race tests, doc drift, short fuzz runs
-test: vet build-standalone unit docs-check fuzz
+test: vet workflowcheck build-standalone unit docs-check fuzz
 
 ## unit: race-enabled tests of every module
 unit:
@@ -18,6 +18,10 @@ unit:
 ## vet: go vet over every module
 vet:
 	@set -e; for m in $(MODULES); do echo "== go vet $$m"; (cd $$m && $(GO) vet ./...); done
+
+## workflowcheck: workflow code must be deterministic (no clock, no map ranging, no I/O)
+workflowcheck:
+	cd workflows && GOWORK=off $(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./...
 
 ## build-standalone: each module builds on its own (GOWORK=off), so none leans on the workspace
 build-standalone:
