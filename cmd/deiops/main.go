@@ -2,6 +2,7 @@
 //
 //	deiops serve [--target=all|awareness,connection,resolution]
 //	deiops dev [--data=.deiops]
+//	deiops provision
 //	deiops config
 //	deiops asyncapi [--out=docs/events]
 //	deiops token --sub=alice --role=resolver
@@ -16,6 +17,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/deiops/deiops/cmd/deiops/internal/app"
+	"github.com/deiops/deiops/pkg/config"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.commit=...".
@@ -39,6 +43,7 @@ const usage = `deiops — diversity, equity and inclusion operations for hospita
 Usage:
   deiops serve [--target=all|awareness,connection,resolution]   run service targets (config from DEIOPS_* env)
   deiops dev [--data=DIR]                                        run everything with embedded NATS, Temporal and Redis
+  deiops provision                                               create or update streams (idempotent), then exit
   deiops config [--markdown]                                     print every setting with its default
   deiops asyncapi [--out=DIR] [--check]                          write (or verify) the event catalog documents
   deiops token --sub=ID --role=ROLE[,ROLE] [--data=DIR]          mint a development token (dev issuer)
@@ -57,6 +62,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdServe(ctx, rest, stdout)
 	case "dev":
 		return cmdDev(ctx, rest, stdout)
+	case "provision":
+		cfg, err := config.Load()
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return app.Provision(ctx, cfg, stdout)
 	case "config":
 		return cmdConfig(rest, stdout)
 	case "asyncapi":
