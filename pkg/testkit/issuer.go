@@ -5,17 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/server/temporaltest"
-
 	"github.com/deiops/deiops/pkg/auth"
 )
-
-// Temporal starts a real Temporal server in-process (SQLite in memory) for
-// the test; it stops on cleanup.
-func Temporal(t *testing.T) *temporaltest.TestServer {
-	t.Helper()
-	return temporaltest.NewServer(temporaltest.WithT(t))
-}
 
 // Issuer is a development token issuer for tests; Token mints one.
 type Issuer struct {
