@@ -7,9 +7,14 @@
 // The request path through a Server is:
 //
 //	request id → context logger → tracing → metrics → access log → recovery →
-//	body limit → Options.Middleware (authentication) → rate limit → router →
-//	per route: Options.RouteMiddleware (authorization) → no-store (restricted
-//	routes) → idempotency (POST) → handler
+//	body limit → Options.Middleware → router → per route:
+//	Options.RouteMiddleware (authentication, roles) → rate limit → no-store
+//	(restricted routes) → idempotency (POST) → handler
+//
+// Rate limiting runs per route, after authentication, so it can key on the
+// caller's identity: many staff share one hospital egress address, and
+// limiting them per IP would make them throttle each other. Requests that
+// match no route, or fail authentication, are answered before it.
 //
 // /healthz, /readyz and /metrics bypass that chain so probes and scrapes are
 // neither rate limited nor logged.

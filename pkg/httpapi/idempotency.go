@@ -117,6 +117,8 @@ func (m *idempotency) serve(next http.Handler, w http.ResponseWriter, r *http.Re
 		WriteProblem(w, r, BadRequest("Idempotency-Key must be one value of 1 to 255 printable ASCII characters"))
 		return
 	}
+	// The body is buffered for the fingerprint and for the handler; LimitBody,
+	// which every Server runs first, bounds it.
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError

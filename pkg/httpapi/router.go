@@ -44,6 +44,9 @@ type RouterOptions struct {
 	Title, Version, ServerURL string
 	// RouteMiddleware wrap every route, first listed outermost.
 	RouteMiddleware []RouteMiddleware
+	// RateLimit wraps every route inside RouteMiddleware, so it sees the
+	// identity that authentication placed there; nil means no limit.
+	RateLimit Middleware
 	// Idempotency wraps every POST route; nil leaves POSTs unprotected.
 	Idempotency Middleware
 }
@@ -63,6 +66,7 @@ type Router struct {
 func NewRouter(o RouterOptions) *Router {
 	rt := &Router{mux: http.NewServeMux(), opts: o}
 	rt.mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		recordRoute(r)
 		WriteJSON(w, r, http.StatusOK, rt.OpenAPI(o.Title, o.Version, o.ServerURL))
 	})
 	return rt
@@ -86,6 +90,9 @@ func (rt *Router) Handle(op Operation, h http.Handler) {
 	}
 	if op.Restricted {
 		h = NoStore(h)
+	}
+	if rt.opts.RateLimit != nil {
+		h = rt.opts.RateLimit(h)
 	}
 	for i := len(rt.opts.RouteMiddleware) - 1; i >= 0; i-- {
 		h = rt.opts.RouteMiddleware[i](op, h)

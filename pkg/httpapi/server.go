@@ -38,16 +38,19 @@ type Options struct {
 	// Sealer encrypts stored idempotent responses; required with Redis.
 	Sealer Sealer
 
-	// Identity names the authenticated caller ("" when anonymous). It runs
-	// after Middleware, so authentication placed there can set what it reads.
+	// Identity names the authenticated caller ("" when anonymous). Rate
+	// limiting and idempotency call it after Middleware and RouteMiddleware,
+	// so authentication in either can set what it reads.
 	Identity func(*http.Request) string
 	// ClientIP is the client address for anonymous callers (default RemoteIP).
 	ClientIP func(*http.Request) string
 
-	// Middleware run for every routed request before rate limiting, e.g.
-	// bearer-token authentication.
+	// Middleware run for every request that reaches the router, matched or
+	// not, after the body limit.
 	Middleware []Middleware
-	// RouteMiddleware wrap each route knowing its Operation, e.g. role checks.
+	// RouteMiddleware wrap each route knowing its Operation, e.g.
+	// authentication (required or optional per op.Public) and role checks.
+	// They run before rate limiting and idempotency.
 	RouteMiddleware []RouteMiddleware
 
 	// Health serves /healthz and /readyz (default: no readiness checks).
@@ -127,7 +130,7 @@ func NewServer(o Options) (*Server, error) {
 
 	router := NewRouter(RouterOptions{
 		Title: o.APITitle, Version: o.APIVersion, ServerURL: o.Config.PublicURL,
-		RouteMiddleware: o.RouteMiddleware, Idempotency: idempotency,
+		RouteMiddleware: o.RouteMiddleware, RateLimit: rateLimit, Idempotency: idempotency,
 	})
 	chain := []Middleware{
 		RequestID(),
@@ -139,10 +142,10 @@ func NewServer(o Options) (*Server, error) {
 		LimitBody(o.Config.MaxBodyBytes),
 	}
 	chain = append(chain, o.Middleware...)
-	chain = append(chain, rateLimit)
 
-	// Probes and scrapes skip the chain: they must keep answering when the
-	// caller is rate limited, and logging them every few seconds is noise.
+	// Probes and scrapes skip the chain: they are not API operations, must
+	// not be rate limited, and tracing or logging them every few seconds is
+	// noise.
 	routed := Chain(chain...)(router)
 	live, ready := o.Health.Live(), o.Health.Ready()
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,8 @@ import (
 	"github.com/deiops/deiops/pkg/testkit"
 )
 
+type testUserKey struct{}
+
 func testHTTPConfig() config.HTTP {
 	return config.HTTP{
 		MaxBodyBytes: 1 << 10, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
@@ -32,8 +34,18 @@ func TestServerWiring(t *testing.T) {
 	s, err := NewServer(Options{
 		Logger: logger, TracerProvider: tp, Config: cfg,
 		Redis: env.Client, RedisKeyPrefix: env.Prefix, KeySecret: testSecret(), Sealer: xorSealer{},
-		Identity: func(r *http.Request) string { return r.Header.Get(userHeader) },
-		Health:   health,
+		// Authentication happens per route, as in the deiops binary; the
+		// limiter must see the identity it sets.
+		RouteMiddleware: []RouteMiddleware{func(op Operation, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), testUserKey{}, r.Header.Get(userHeader))))
+			})
+		}},
+		Identity: func(r *http.Request) string {
+			user, _ := r.Context().Value(testUserKey{}).(string)
+			return user
+		},
+		Health: health,
 		MetricsHandler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, "# metrics\n")
 		}),
@@ -42,7 +54,10 @@ func TestServerWiring(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var calls int
+	var (
+		calls  int
+		postAs func(user, key, body string) *http.Response
+	)
 	s.Router().HandleFunc(Operation{Method: "POST", Path: "/v1/notes", ID: "addNote", Request: createNote{}, Responses: map[int]any{201: note{}}},
 		func(w http.ResponseWriter, r *http.Request) {
 			calls++
@@ -66,8 +81,11 @@ func TestServerWiring(t *testing.T) {
 	}
 
 	post := func(key, body string) *http.Response {
+		return postAs("alice", key, body)
+	}
+	postAs = func(user, key, body string) *http.Response {
 		r := jsonRequest(http.MethodPost, "/v1/notes", body)
-		r.Header.Set(userHeader, "alice")
+		r.Header.Set(userHeader, user)
 		r.Header.Set(IdempotencyKeyHeader, key)
 		return serve(h, r).Result()
 	}
@@ -87,11 +105,16 @@ func TestServerWiring(t *testing.T) {
 	if limited := post("k3", `{"text":"x"}`); limited.StatusCode != 429 || limited.Header.Get("Retry-After") == "" {
 		t.Fatalf("third request by alice: %d, want 429", limited.StatusCode)
 	}
-	if len(spans.Ended()) != 5 {
+	// Same address, other identity: limited separately, which only works if
+	// the limiter runs after the route's authentication.
+	if bob := postAs("bob", "k4", `{"text":"x"}`); bob.StatusCode != 201 {
+		t.Fatalf("bob after alice was limited: %d, want 201", bob.StatusCode)
+	}
+	if len(spans.Ended()) != 6 {
 		t.Errorf("%d spans, want one per routed request", len(spans.Ended()))
 	}
-	if n := strings.Count(logs.String(), `"msg":"http request"`); n != 5 {
-		t.Errorf("%d access log lines, want 5", n)
+	if n := strings.Count(logs.String(), `"msg":"http request"`); n != 6 {
+		t.Errorf("%d access log lines, want 6", n)
 	}
 }
 
