@@ -25,6 +25,9 @@ import (
 	"github.com/deiops/deiops/pkg/bus"
 	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/crypto"
+	"github.com/deiops/deiops/pkg/directory"
+	"github.com/deiops/deiops/pkg/directory/directoryhttp"
+	"github.com/deiops/deiops/pkg/directory/natsstore"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/pkg/orchestration"
@@ -51,6 +54,7 @@ func Targets() map[string]Constructor {
 // Catalog is every event type the platform declares (AsyncAPI source).
 func Catalog() (*events.Catalog, error) {
 	evs := append([]events.Event{}, probe.Events()...)
+	evs = append(evs, directory.Events()...)
 	for _, name := range []string{awareness.Name, connection.Name, resolution.Name} {
 		t, err := Targets()[name](platform.Deps{})
 		if err != nil {
@@ -87,6 +91,9 @@ type App struct {
 	targets  []platform.Target
 	deps     platform.Deps
 	catalog  *events.Catalog
+
+	// directory is shared by every target, so it exists once per process.
+	directory *natsstore.Store
 
 	consumers []*bus.Consumer
 	running   []*bus.Running
@@ -128,6 +135,9 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.directory, err = natsstore.New(ctx, a.bus, natsstore.Options{Logger: a.log.With("component", "directory")}); err != nil {
+		return nil, err
+	}
 
 	codec, err := crypto.NewCodec(keyring)
 	if err != nil {
@@ -153,6 +163,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		a.deps.Redis = a.redis
 	}
 	evs := append([]events.Event{}, probe.Events()...)
+	evs = append(evs, directory.Events()...)
 	ctors := Targets()
 	for _, name := range cfg.Targets() {
 		ctor, ok := ctors[name]
@@ -215,6 +226,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		return nil, fmt.Errorf("http server: %w", err)
 	}
 	probe.Routes(a.server.Router(), a.bus)
+	dirSvc := directory.NewService(a.directory, directory.ServiceOptions{Logger: a.log.With("component", "directory")})
+	directoryhttp.Routes(a.server.Router(), dirSvc)
 	for _, t := range a.targets {
 		t.Routes(a.server.Router())
 		pt := probe.ForTarget(t.Name(), a.deps)
@@ -259,6 +272,11 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	a.running = append(a.running, dl)
+	relays, err := a.directory.StartRelay(ctx)
+	if err != nil {
+		return err
+	}
+	a.running = append(a.running, relays...)
 	for _, c := range a.consumers {
 		r, err := a.bus.Start(ctx, c)
 		if err != nil {
@@ -302,6 +320,10 @@ func (a *App) close(ctx context.Context) {
 		}
 	}
 	a.running = nil
+	if a.directory != nil {
+		a.directory.Close()
+		a.directory = nil
+	}
 	for _, t := range a.targets {
 		_ = t.Stop(ctx)
 	}
