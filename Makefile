@@ -41,10 +41,12 @@ build:
 ## docs: regenerate the committed event catalog documents
 docs:
 	$(GO) run ./cmd/deiops asyncapi --out docs/events
+	$(GO) run ./cmd/deiops openapi --out docs/openapi
 
 ## docs-check: fail when committed documents drift from the code
 docs-check:
 	$(GO) run ./cmd/deiops asyncapi --check --out docs/events
+	$(GO) run ./cmd/deiops openapi --check --out docs/openapi
 
 ## bench: benchmarks (never in CI); see BENCHMARKS.md
 bench:

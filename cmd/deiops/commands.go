@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/deiops/deiops/pkg/auth"
 	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/httpapi"
 )
 
 // contractVersion versions the published event catalog; it changes when
@@ -183,4 +185,47 @@ func printEvent(w io.Writer, m *nats.Msg) {
 	body, _ := json.MarshalIndent(pretty, "   ", "  ")
 	fmt.Fprintf(w, "── %s  %s\n   type: %s\n   id: %s  subject: %s  source: %s\n   data: %s\n",
 		env.Time.Format(time.RFC3339), m.Subject, env.Type, env.ID, env.Subject, env.Source, body)
+}
+
+// openAPITargets are the documents committed under docs/openapi.
+var openAPITargets = []string{"all", "awareness", "connection", "resolution"}
+
+func cmdOpenAPI(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("openapi", flag.ContinueOnError)
+	out := fs.String("out", filepath.Join("docs", "openapi"), "directory for <target>.json")
+	check := fs.Bool("check", false, "verify the committed documents instead of writing them")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var problems []error
+	for _, target := range openAPITargets {
+		doc, err := app.OpenAPI(target)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(*out, target+".json")
+		if *check {
+			committed, err := os.ReadFile(path)
+			if err != nil {
+				problems = append(problems, fmt.Errorf("%s: %w", path, err))
+				continue
+			}
+			if err := httpapi.CheckDocument(doc, committed); err != nil {
+				problems = append(problems, fmt.Errorf("%s drifted from the routes (run `deiops openapi`): %w", path, err))
+			}
+			continue
+		}
+		b, err := httpapi.MarshalDocument(doc)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", path)
+	}
+	return errors.Join(problems...)
 }

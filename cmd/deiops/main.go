@@ -46,6 +46,7 @@ Usage:
   deiops provision                                               create or update streams (idempotent), then exit
   deiops config [--markdown]                                     print every setting with its default
   deiops asyncapi [--out=DIR] [--check]                          write (or verify) the event catalog documents
+  deiops openapi [--out=DIR] [--check]                           write (or verify) the OpenAPI document of each target
   deiops token --sub=ID --role=ROLE[,ROLE] [--data=DIR]          mint a development token (dev issuer)
   deiops events tail [SUBJECT-FILTER]                            pretty-print CloudEvents as they arrive
   deiops version                                                 print the version
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdConfig(rest, stdout)
 	case "asyncapi":
 		return cmdAsyncAPI(rest, stdout)
+	case "openapi":
+		return cmdOpenAPI(rest, stdout)
 	case "token":
 		return cmdToken(rest, stdout)
 	case "events":

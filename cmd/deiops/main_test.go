@@ -86,3 +86,10 @@ func TestServeReportsEveryConfigurationProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestCommittedOpenAPIDocumentsMatchRoutes(t *testing.T) {
+	var out bytes.Buffer
+	if err := cmdOpenAPI([]string{"--check", "--out", filepath.Join(repoRoot(), "docs", "openapi")}, &out); err != nil {
+		t.Fatal(err)
+	}
+}

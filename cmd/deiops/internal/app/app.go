@@ -21,12 +21,12 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/deiops/deiops/pkg/audit"
 	"github.com/deiops/deiops/pkg/auth"
 	"github.com/deiops/deiops/pkg/bus"
 	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/crypto"
 	"github.com/deiops/deiops/pkg/directory"
-	"github.com/deiops/deiops/pkg/directory/directoryhttp"
 	"github.com/deiops/deiops/pkg/directory/natsstore"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/httpapi"
@@ -51,10 +51,17 @@ func Targets() map[string]Constructor {
 	}
 }
 
-// Catalog is every event type the platform declares (AsyncAPI source).
-func Catalog() (*events.Catalog, error) {
+// platformEvents are declared by shared platform parts, present in every
+// process whatever targets it runs.
+func platformEvents() []events.Event {
 	evs := append([]events.Event{}, probe.Events()...)
 	evs = append(evs, directory.Events()...)
+	return append(evs, audit.Events()...)
+}
+
+// Catalog is every event type the platform declares (AsyncAPI source).
+func Catalog() (*events.Catalog, error) {
+	evs := platformEvents()
 	for _, name := range []string{awareness.Name, connection.Name, resolution.Name} {
 		t, err := Targets()[name](platform.Deps{})
 		if err != nil {
@@ -162,8 +169,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if a.redis != nil {
 		a.deps.Redis = a.redis
 	}
-	evs := append([]events.Event{}, probe.Events()...)
-	evs = append(evs, directory.Events()...)
+	evs := platformEvents()
 	ctors := Targets()
 	for _, name := range cfg.Targets() {
 		ctor, ok := ctors[name]
@@ -185,7 +191,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	authn, err := auth.NewMiddleware(verifier, auth.NewSlogAuditSink(a.log.With("audit", true)), auth.MiddlewareOptions{Logger: a.log})
+	authn, err := auth.NewMiddleware(verifier, audit.NewBusSink(a.bus, a.log.With("component", "audit")), auth.MiddlewareOptions{Logger: a.log})
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
@@ -220,16 +226,21 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 			return authn.Authenticate(next)
 		}},
 		Health: health, MetricsHandler: a.tel.MetricsHandler,
-		APITitle: "deiops " + cfg.Target, APIVersion: o.Version,
+		APITitle: "deiops " + cfg.Target, APIVersion: APIVersion,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("http server: %w", err)
 	}
-	probe.Routes(a.server.Router(), a.bus)
 	dirSvc := directory.NewService(a.directory, directory.ServiceOptions{Logger: a.log.With("component", "directory")})
-	directoryhttp.Routes(a.server.Router(), dirSvc)
+	codecServer, err := crypto.NewCodecServer(codec, crypto.CodecServerOptions{
+		// The router has already authenticated the caller and checked the role.
+		Authorize: func(h http.Handler) http.Handler { return h },
+	})
+	if err != nil {
+		return nil, err
+	}
+	registerRoutes(a.server.Router(), a.bus, dirSvc, codecServer, a.targets)
 	for _, t := range a.targets {
-		t.Routes(a.server.Router())
 		pt := probe.ForTarget(t.Name(), a.deps)
 		a.consumers = append(a.consumers, pt.Consumer())
 		a.consumers = append(a.consumers, t.Consumers()...)

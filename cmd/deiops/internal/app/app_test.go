@@ -23,6 +23,7 @@ import (
 	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/crypto"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/pkg/probe"
 	"github.com/deiops/deiops/pkg/testkit"
 )
@@ -96,6 +97,24 @@ func TestProbeIsOneTraceAcrossHTTPBusAndTemporal(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+
+	// The process serves the same document as the one committed for its targets.
+	served, err := http.Get(base + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var servedDoc map[string]any
+	_ = json.NewDecoder(served.Body).Decode(&servedDoc)
+	served.Body.Close()
+	delete(servedDoc, "servers") // the public URL is deployment-specific
+	servedJSON, _ := json.Marshal(servedDoc)
+	wantDoc, err := app.OpenAPI("all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := httpapi.CheckDocument(wantDoc, servedJSON); err != nil {
+		t.Fatalf("/openapi.json differs from the routes: %v", err)
+	}
 
 	// Watch completions as an internal subscriber would.
 	nc, err := nats.Connect(ns.URL())
