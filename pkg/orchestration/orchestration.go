@@ -19,6 +19,7 @@ import (
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/temporal"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
@@ -53,6 +54,12 @@ func ClientOptions(o Options) (client.Options, error) {
 	}
 	if o.Codec != nil {
 		co.DataConverter = converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), o.Codec)
+		// Error messages and stack traces can quote what a handler was
+		// working on: move them into an encoded payload too.
+		co.FailureConverter = temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+			DataConverter:          co.DataConverter,
+			EncodeCommonAttributes: true,
+		})
 	}
 	if o.TracerProvider != nil {
 		ti, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{

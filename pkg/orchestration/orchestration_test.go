@@ -3,6 +3,7 @@ package orchestration_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"go.temporal.io/server/temporaltest"
@@ -29,12 +31,19 @@ type note struct {
 }
 
 func echoActivity(ctx context.Context, n note) (note, error) {
+	if activity.GetInfo(ctx).Attempt == 1 {
+		// A failure whose message quotes the input: it must be encrypted too.
+		return note{}, fmt.Errorf("could not process %q", n.Text)
+	}
 	n.Text += " (seen)"
 	return n, nil
 }
 
 func echoWorkflow(ctx workflow.Context, n note) (note, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 10 * time.Second})
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 10 * time.Millisecond, MaximumAttempts: 3},
+	})
 	var out note
 	err := workflow.ExecuteActivity(ctx, "echo", n).Get(ctx, &out)
 	return out, err
