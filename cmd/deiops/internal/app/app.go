@@ -289,6 +289,11 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.running = append(a.running, relays...)
 	for _, c := range a.consumers {
+		if c.Dedup == nil && a.redis != nil {
+			// Replicas of a consumer share what they handled; the local
+			// window answers most duplicates without a round trip.
+			c.Dedup = bus.Layered{bus.NewMemoryDedup(100_000), bus.NewRedisDedup(a.redis, "deiops:", 24*time.Hour)}
+		}
 		r, err := a.bus.Start(ctx, c)
 		if err != nil {
 			return err
