@@ -252,11 +252,18 @@ func (p *processor) process(ctx context.Context, m jetstream.Msg) {
 			attribute.String("cloudevents.event_type", env.Type),
 			attribute.String("cloudevents.event_source", env.Source),
 		)
-		if seen, derr := c.Dedup.Seen(ctx, c.Name, env.ID); derr != nil {
-			b.log.WarnContext(ctx, "dedup lookup failed; handling anyway", "consumer", c.Name, "error", derr)
-		} else if seen {
+		switch claim, derr := c.Dedup.Claim(ctx, c.Name, env.ID); {
+		case derr != nil:
+			b.log.WarnContext(ctx, "dedup claim failed; handling anyway", "consumer", c.Name, "error", derr)
+		case claim == ClaimDone:
 			outcome = "duplicate"
 			p.ack(ctx, m)
+			return
+		case claim == ClaimBusy:
+			// Another delivery of this event is being handled; acking this
+			// one could lose the event if that handling fails.
+			outcome = "busy"
+			_ = m.NakWithDelay(time.Second)
 			return
 		}
 		h, ok := c.handlers[env.Type]
@@ -265,13 +272,16 @@ func (p *processor) process(ctx context.Context, m jetstream.Msg) {
 		} else {
 			err = p.safeCall(ctx, h, env)
 		}
-	}
-	if err == nil {
-		if derr := c.Dedup.Done(ctx, c.Name, env.ID); derr != nil {
-			b.log.WarnContext(ctx, "dedup record failed", "consumer", c.Name, "error", derr)
+		if err == nil {
+			if derr := c.Dedup.Done(ctx, c.Name, env.ID); derr != nil {
+				b.log.WarnContext(ctx, "dedup record failed", "consumer", c.Name, "error", derr)
+			}
+			p.ack(ctx, m)
+			return
 		}
-		p.ack(ctx, m)
-		return
+		if derr := c.Dedup.Release(ctx, c.Name, env.ID); derr != nil {
+			b.log.WarnContext(ctx, "dedup release failed", "consumer", c.Name, "error", derr)
+		}
 	}
 	span.RecordError(err)
 	span.SetStatus(codes.Error, "handler failed")

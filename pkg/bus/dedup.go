@@ -9,51 +9,92 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Deduper remembers which event ids a consumer has handled, so that a
-// redelivery (a lost ack, a broker restart) is acknowledged without running
-// the handler again. Implementations must be safe for concurrent use.
+// Claim is what a Deduper says about an event id a consumer is about to handle.
+type Claim int
+
+const (
+	// ClaimNew: nobody handled it; the caller now holds it and must call
+	// Done after success or Release after failure.
+	ClaimNew Claim = iota
+	// ClaimDone: already handled; acknowledge without handling.
+	ClaimDone
+	// ClaimBusy: another delivery of the same event is being handled right
+	// now; try again later rather than acknowledging, in case it fails.
+	ClaimBusy
+)
+
+// Deduper makes handling at-most-once per event id within its memory,
+// even when two deliveries of one event (a lost ack, a broker restart, a
+// republished copy) reach handlers at the same time. Implementations must
+// be safe for concurrent use.
 type Deduper interface {
-	// Seen reports whether consumer already handled id.
-	Seen(ctx context.Context, consumer, id string) (bool, error)
-	// Done records that consumer handled id.
+	Claim(ctx context.Context, consumer, id string) (Claim, error)
 	Done(ctx context.Context, consumer, id string) error
+	Release(ctx context.Context, consumer, id string) error
 }
 
-// MemoryDedup keeps the most recent ids in a fixed-size window per process.
-// It is the first line: most duplicates arrive within seconds at the same
-// process.
+// MemoryDedup keeps the most recent handled ids in a fixed-size window per
+// process, plus the ids being handled. It is the first line: most
+// duplicates arrive within seconds at the same process. Memory grows with
+// the ids it holds, up to the window: an idle consumer costs next to nothing.
 type MemoryDedup struct {
-	mu   sync.Mutex
-	set  map[string]struct{}
+	mu       sync.Mutex
+	size     int
+	done     map[string]struct{}
+	inFlight map[string]struct{}
+	// ring holds handled ids in arrival order; once full, next is the
+	// oldest, which the next id replaces.
 	ring []string
 	next int
 }
 
-// NewMemoryDedup remembers up to size ids.
+// NewMemoryDedup remembers up to size handled ids.
 func NewMemoryDedup(size int) *MemoryDedup {
-	return &MemoryDedup{set: make(map[string]struct{}, size), ring: make([]string, size)}
+	if size < 1 {
+		size = 1
+	}
+	return &MemoryDedup{size: size, done: map[string]struct{}{}, inFlight: map[string]struct{}{}}
 }
 
-func (d *MemoryDedup) Seen(_ context.Context, consumer, id string) (bool, error) {
+func dedupKey(consumer, id string) string { return consumer + "\x00" + id }
+
+func (d *MemoryDedup) Claim(_ context.Context, consumer, id string) (Claim, error) {
+	k := dedupKey(consumer, id)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	_, ok := d.set[consumer+"\x00"+id]
-	return ok, nil
+	if _, ok := d.done[k]; ok {
+		return ClaimDone, nil
+	}
+	if _, ok := d.inFlight[k]; ok {
+		return ClaimBusy, nil
+	}
+	d.inFlight[k] = struct{}{}
+	return ClaimNew, nil
 }
 
 func (d *MemoryDedup) Done(_ context.Context, consumer, id string) error {
-	k := consumer + "\x00" + id
+	k := dedupKey(consumer, id)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.set[k]; ok {
+	delete(d.inFlight, k)
+	if _, ok := d.done[k]; ok {
 		return nil
 	}
-	if old := d.ring[d.next]; old != "" {
-		delete(d.set, old)
+	if len(d.ring) < d.size {
+		d.ring = append(d.ring, k)
+	} else {
+		delete(d.done, d.ring[d.next])
+		d.ring[d.next] = k
+		d.next = (d.next + 1) % len(d.ring)
 	}
-	d.ring[d.next] = k
-	d.next = (d.next + 1) % len(d.ring)
-	d.set[k] = struct{}{}
+	d.done[k] = struct{}{}
+	return nil
+}
+
+func (d *MemoryDedup) Release(_ context.Context, consumer, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.inFlight, dedupKey(consumer, id))
 	return nil
 }
 
@@ -63,28 +104,62 @@ type RedisDedup struct {
 	rdb    redis.UniversalClient
 	prefix string
 	ttl    time.Duration
+	lease  time.Duration
 }
 
-// NewRedisDedup keeps ids for ttl under keys starting with prefix.
-func NewRedisDedup(rdb redis.UniversalClient, prefix string, ttl time.Duration) *RedisDedup {
-	return &RedisDedup{rdb: rdb, prefix: prefix, ttl: ttl}
-}
-
-func (d *RedisDedup) key(consumer, id string) string {
-	return d.prefix + "dedup:" + consumer + ":" + id
-}
-
-func (d *RedisDedup) Seen(ctx context.Context, consumer, id string) (bool, error) {
-	n, err := d.rdb.Exists(ctx, d.key(consumer, id)).Result()
-	if err != nil {
-		return false, fmt.Errorf("dedup exists: %w", err)
+// NewRedisDedup keeps handled ids for ttl under keys starting with prefix.
+// A claim lapses after lease (use the consumer's AckWait) so a crashed
+// handler does not block redelivery forever.
+func NewRedisDedup(rdb redis.UniversalClient, prefix string, ttl, lease time.Duration) *RedisDedup {
+	if lease <= 0 {
+		lease = 30 * time.Second
 	}
-	return n > 0, nil
+	return &RedisDedup{rdb: rdb, prefix: prefix, ttl: ttl, lease: lease}
+}
+
+func (d *RedisDedup) key(consumer, id string) string { return d.prefix + "dedup:" + consumer + ":" + id }
+
+const (
+	redisInFlight = "p"
+	redisDone     = "d"
+)
+
+func (d *RedisDedup) Claim(ctx context.Context, consumer, id string) (Claim, error) {
+	k := d.key(consumer, id)
+	ok, err := d.rdb.SetNX(ctx, k, redisInFlight, d.lease).Result()
+	if err != nil {
+		return ClaimNew, fmt.Errorf("dedup claim: %w", err)
+	}
+	if ok {
+		return ClaimNew, nil
+	}
+	v, err := d.rdb.Get(ctx, k).Result()
+	if err == redis.Nil {
+		return ClaimBusy, nil // lapsed between the two calls: let a retry decide
+	}
+	if err != nil {
+		return ClaimNew, fmt.Errorf("dedup read: %w", err)
+	}
+	if v == redisDone {
+		return ClaimDone, nil
+	}
+	return ClaimBusy, nil
 }
 
 func (d *RedisDedup) Done(ctx context.Context, consumer, id string) error {
-	if err := d.rdb.Set(ctx, d.key(consumer, id), 1, d.ttl).Err(); err != nil {
-		return fmt.Errorf("dedup set: %w", err)
+	if err := d.rdb.Set(ctx, d.key(consumer, id), redisDone, d.ttl).Err(); err != nil {
+		return fmt.Errorf("dedup done: %w", err)
+	}
+	return nil
+}
+
+// releaseScript deletes a claim only while it is still in flight, so a
+// late Release never erases a Done written by another replica.
+var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+
+func (d *RedisDedup) Release(ctx context.Context, consumer, id string) error {
+	if err := releaseScript.Run(ctx, d.rdb, []string{d.key(consumer, id)}, redisInFlight).Err(); err != nil {
+		return fmt.Errorf("dedup release: %w", err)
 	}
 	return nil
 }
@@ -92,27 +167,46 @@ func (d *RedisDedup) Done(ctx context.Context, consumer, id string) error {
 // Layered checks a fast local memory first, then a shared one.
 type Layered []Deduper
 
-func (l Layered) Seen(ctx context.Context, consumer, id string) (bool, error) {
+// Claim takes the id in every layer; the first layer that knows it as done
+// or busy decides, and the claims taken before it are given back. A layer
+// that fails is skipped (handlers are idempotent; dedup is an optimisation
+// of correctness, not its only guard).
+func (l Layered) Claim(ctx context.Context, consumer, id string) (Claim, error) {
 	var firstErr error
+	var taken []Deduper
 	for _, d := range l {
-		ok, err := d.Seen(ctx, consumer, id)
+		c, err := d.Claim(ctx, consumer, id)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
 		}
-		if ok {
-			return true, nil
+		if c != ClaimNew {
+			for _, t := range taken {
+				_ = t.Release(ctx, consumer, id)
+			}
+			return c, nil
 		}
+		taken = append(taken, d)
 	}
-	return false, firstErr
+	return ClaimNew, firstErr
 }
 
 func (l Layered) Done(ctx context.Context, consumer, id string) error {
 	var firstErr error
 	for _, d := range l {
 		if err := d.Done(ctx, consumer, id); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+func (l Layered) Release(ctx context.Context, consumer, id string) error {
+	var firstErr error
+	for _, d := range l {
+		if err := d.Release(ctx, consumer, id); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}

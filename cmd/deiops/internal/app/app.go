@@ -292,7 +292,7 @@ func (a *App) Run(ctx context.Context) error {
 		if c.Dedup == nil && a.redis != nil {
 			// Replicas of a consumer share what they handled; the local
 			// window answers most duplicates without a round trip.
-			c.Dedup = bus.Layered{bus.NewMemoryDedup(100_000), bus.NewRedisDedup(a.redis, "deiops:", 24*time.Hour)}
+			c.Dedup = bus.Layered{bus.NewMemoryDedup(100_000), bus.NewRedisDedup(a.redis, "deiops:", 24*time.Hour, a.cfg.NATS.AckWait)}
 		}
 		r, err := a.bus.Start(ctx, c)
 		if err != nil {
