@@ -117,7 +117,9 @@ func NewRedisDedup(rdb redis.UniversalClient, prefix string, ttl, lease time.Dur
 	return &RedisDedup{rdb: rdb, prefix: prefix, ttl: ttl, lease: lease}
 }
 
-func (d *RedisDedup) key(consumer, id string) string { return d.prefix + "dedup:" + consumer + ":" + id }
+func (d *RedisDedup) key(consumer, id string) string {
+	return d.prefix + "dedup:" + consumer + ":" + id
+}
 
 const (
 	redisInFlight = "p"

@@ -37,7 +37,7 @@ func TestMemoryDedupRemembersTheLastWindowOfIDs(t *testing.T) {
 	handle("a", "b", "c")
 	expect("c1", "a", bus.ClaimDone)
 	expect("c2", "a", bus.ClaimNew) // ids are per consumer
-	handle("d", "e")                 // evicts a, then b
+	handle("d", "e")                // evicts a, then b
 	expect("c1", "a", bus.ClaimNew)
 	expect("c1", "b", bus.ClaimNew)
 	expect("c1", "c", bus.ClaimDone)
