@@ -54,3 +54,8 @@ bench:
 
 clean:
 	rm -rf bin
+
+## chart: only the deployment checks (they also run in `make unit`) — Helm chart (lint, schema, strict decoding, golden manifests), compose, NATS accounts, Dockerfile; builds a pinned helm once into deploy/chartcheck/.bin
+.PHONY: chart
+chart:
+	cd deploy/chartcheck && $(GO) test -count=1 ./...

@@ -154,7 +154,7 @@ func cmdTail(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		return fmt.Errorf("connect %s: %w", url, err)
+		return fmt.Errorf("connect nats: %w", err)
 	}
 	defer nc.Close()
 	msgs := make(chan *nats.Msg, 1024)
@@ -163,7 +163,7 @@ func cmdTail(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("subscribe %s: %w", filter, err)
 	}
 	defer sub.Unsubscribe()
-	fmt.Fprintf(stdout, "tailing %s on %s (Ctrl-C to stop)\n", filter, url)
+	fmt.Fprintf(stdout, "tailing %s on %s (Ctrl-C to stop)\n", filter, nc.ConnectedUrlRedacted())
 	for {
 		select {
 		case <-ctx.Done():
