@@ -109,8 +109,13 @@ type Privacy struct {
 	HMACSecret  string `envconfig:"HMAC_SECRET" desc:"Server secret for keyed hashes of identifiers (base64, at least 32 bytes)"`
 }
 
-// Targets lists the service targets every deiops process may run.
-var validTargets = map[string]bool{"awareness": true, "connection": true, "resolution": true}
+func validTarget(t string) bool {
+	switch t {
+	case "awareness", "connection", "resolution":
+		return true
+	}
+	return false
+}
 
 // Read reads the environment into a Config with defaults, unvalidated
 // (deiops dev fills in what it generates before validating).
@@ -160,7 +165,7 @@ func (c Config) Validate() error {
 			bad("TARGET", "empty; use all or a list of awareness, connection, resolution")
 		}
 		for _, t := range ts {
-			if !validTargets[t] {
+			if !validTarget(t) {
 				bad("TARGET", "unknown target %q; use all or a list of awareness, connection, resolution", t)
 			}
 		}
@@ -314,8 +319,7 @@ func WriteTable(w io.Writer) error {
 	return tw.Flush()
 }
 
-var markdownTable = template.Must(template.New("md").Parse(
-	"| Variable | Default | Description |\n|---|---|---|\n{{range .}}| `{{.Name}}` | {{if .Default}}`{{.Default}}`{{end}} | {{.Description}} |\n{{end}}"))
+const markdownTable = "| Variable | Default | Description |\n|---|---|---|\n{{range .}}| `{{.Name}}` | {{if .Default}}`{{.Default}}`{{end}} | {{.Description}} |\n{{end}}"
 
 // WriteMarkdown prints the settings as the README's Markdown table.
 func WriteMarkdown(w io.Writer) error {
@@ -323,5 +327,9 @@ func WriteMarkdown(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return markdownTable.Execute(w, vars)
+	tmpl, err := template.New("md").Parse(markdownTable)
+	if err != nil {
+		return fmt.Errorf("config table template: %w", err)
+	}
+	return tmpl.Execute(w, vars)
 }
