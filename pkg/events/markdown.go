@@ -99,7 +99,7 @@ func fieldRows(prefix string, s jsonschema.Schema, rows *[]fieldRow) {
 }
 
 func nested(path string, s jsonschema.Schema, rows *[]fieldRow) {
-	switch typ, _ := schemaType(s); typ {
+	switch typ, _ := jsonschema.BaseType(s); typ {
 	case "object":
 		if _, ok := s["properties"]; ok {
 			fieldRows(path+".", s, rows)
@@ -113,27 +113,8 @@ func nested(path string, s jsonschema.Schema, rows *[]fieldRow) {
 	}
 }
 
-// schemaType is the non-null type of s and whether null is allowed.
-func schemaType(s jsonschema.Schema) (string, bool) {
-	switch t := s["type"].(type) {
-	case string:
-		return t, false
-	case []any:
-		base, null := "", false
-		for _, x := range t {
-			if x == "null" {
-				null = true
-			} else if str, ok := x.(string); ok && base == "" {
-				base = str
-			}
-		}
-		return base, null
-	}
-	return "", false
-}
-
 func typeName(s jsonschema.Schema) string {
-	typ, null := schemaType(s)
+	typ, null := jsonschema.BaseType(s)
 	var name string
 	switch typ {
 	case "":

@@ -387,7 +387,7 @@ func applyTags(s Schema, tag reflect.StructTag) {
 				target = items
 			}
 		}
-		typ, nullable := baseType(target)
+		typ, nullable := BaseType(target)
 		var vals []any
 		for _, v := range strings.Split(e, ",") {
 			vals = append(vals, typed(typ, v))
@@ -411,13 +411,13 @@ func applyTags(s Schema, tag reflect.StructTag) {
 		}
 	}
 	if ex := tag.Get("example"); ex != "" {
-		typ, _ := baseType(s)
+		typ, _ := BaseType(s)
 		s["examples"] = []any{typed(typ, ex)}
 	}
 }
 
-// baseType is the non-null type of s and whether null is allowed too.
-func baseType(s Schema) (string, bool) {
+// BaseType is the non-null type of s and whether null is allowed too.
+func BaseType(s Schema) (string, bool) {
 	switch t := s["type"].(type) {
 	case string:
 		return t, false
