@@ -64,7 +64,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "dev":
 		return cmdDev(ctx, rest, stdout)
 	case "provision":
-		cfg, err := config.Load()
+		// Provisioning needs NATS only; it must not require secrets it never uses.
+		cfg, err := config.Read()
+		if err == nil {
+			err = cfg.ValidateNATS()
+		}
 		if err != nil {
 			return fmt.Errorf("configuration:\n%w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/deiops/deiops/cmd/deiops/internal/app"
 	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/testkit"
 )
 
 func repoRoot() string { return filepath.Join("..", "..") }
@@ -91,5 +92,26 @@ func TestCommittedOpenAPIDocumentsMatchRoutes(t *testing.T) {
 	var out bytes.Buffer
 	if err := cmdOpenAPI([]string{"--check", "--out", filepath.Join(repoRoot(), "docs", "openapi")}, &out); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestProvisionNeedsOnlyNATS(t *testing.T) {
+	srv := testkit.NATS(t)
+	for _, k := range []string{"DEIOPS_CRYPTO_KEYRING", "DEIOPS_PRIVACY_HMAC_SECRET", "DEIOPS_AUTH_ISSUER"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("DEIOPS_NATS_URL", srv.URL())
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"provision"}, &out, &out); err != nil {
+		t.Fatalf("provision: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"DEI_DIRECTORY", "DEI_PLATFORM_INTERNAL"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("provision output lacks %s:\n%s", want, out.String())
+		}
+	}
+	// Running it again converges without error.
+	if err := run(context.Background(), []string{"provision"}, &out, &out); err != nil {
+		t.Fatalf("second provision: %v", err)
 	}
 }

@@ -183,36 +183,7 @@ func (c Config) Validate() error {
 	if c.ShutdownTTL <= 0 {
 		bad("SHUTDOWN_TIMEOUT", "must be positive")
 	}
-	if c.NATS.URL == "" {
-		bad("NATS_URL", "required")
-	}
-	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
-		bad("NATS_REPLICAS", "%d is outside 1..5", c.NATS.Replicas)
-	}
-	if c.NATS.DuplicateWindow <= 0 {
-		bad("NATS_DUPLICATE_WINDOW", "must be positive")
-	}
-	if c.NATS.PublishAttempts < 1 {
-		bad("NATS_PUBLISH_ATTEMPTS", "must be at least 1")
-	}
-	if c.NATS.AckWait < time.Second {
-		bad("NATS_ACK_WAIT", "must be at least 1s")
-	}
-	if c.NATS.MaxDeliver < 1 {
-		bad("NATS_MAX_DELIVER", "must be at least 1")
-	}
-	if len(c.NATS.Backoff) > 0 && len(c.NATS.Backoff) > c.NATS.MaxDeliver {
-		bad("NATS_BACKOFF", "has %d delays but only %d deliveries are allowed", len(c.NATS.Backoff), c.NATS.MaxDeliver)
-	}
-	for _, d := range c.NATS.Backoff {
-		if d <= 0 {
-			bad("NATS_BACKOFF", "delays must be positive")
-			break
-		}
-	}
-	if (c.NATS.TLSCert == "") != (c.NATS.TLSKey == "") {
-		bad("NATS_TLS_CERT", "TLS_CERT and TLS_KEY go together")
-	}
+	errs = append(errs, c.NATS.problems()...)
 	if c.Temporal.Address == "" {
 		bad("TEMPORAL_ADDRESS", "required")
 	}
@@ -332,4 +303,46 @@ func WriteMarkdown(w io.Writer) error {
 		return fmt.Errorf("config table template: %w", err)
 	}
 	return tmpl.Execute(w, vars)
+}
+
+// ValidateNATS checks only the NATS settings: enough for `deiops provision`,
+// which touches nothing else.
+func (c Config) ValidateNATS() error { return errors.Join(c.NATS.problems()...) }
+
+func (n NATS) problems() []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s_%s: %s", Prefix, name, fmt.Sprintf(format, args...)))
+	}
+	if n.URL == "" {
+		bad("NATS_URL", "required")
+	}
+	if n.Replicas < 1 || n.Replicas > 5 {
+		bad("NATS_REPLICAS", "%d is outside 1..5", n.Replicas)
+	}
+	if n.DuplicateWindow <= 0 {
+		bad("NATS_DUPLICATE_WINDOW", "must be positive")
+	}
+	if n.PublishAttempts < 1 {
+		bad("NATS_PUBLISH_ATTEMPTS", "must be at least 1")
+	}
+	if n.AckWait < time.Second {
+		bad("NATS_ACK_WAIT", "must be at least 1s")
+	}
+	if n.MaxDeliver < 1 {
+		bad("NATS_MAX_DELIVER", "must be at least 1")
+	}
+	if len(n.Backoff) > 0 && len(n.Backoff) > n.MaxDeliver {
+		bad("NATS_BACKOFF", "has %d delays but only %d deliveries are allowed", len(n.Backoff), n.MaxDeliver)
+	}
+	for _, d := range n.Backoff {
+		if d <= 0 {
+			bad("NATS_BACKOFF", "delays must be positive")
+			break
+		}
+	}
+	if (n.TLSCert == "") != (n.TLSKey == "") {
+		bad("NATS_TLS_CERT", "TLS_CERT and TLS_KEY go together")
+	}
+	return errs
 }
