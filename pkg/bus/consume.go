@@ -243,7 +243,7 @@ func (p *processor) process(ctx context.Context, m jetstream.Msg) {
 		b.m.handleDur.Record(ctx, time.Since(start).Seconds(), attrs)
 	}()
 
-	env, err := events.Decode(hdr, m.Data(), m.Subject())
+	env, err := events.DecodeAttributes(hdr, m.Data(), m.Subject())
 	if err == nil {
 		evType = env.Type
 		span.SetAttributes(

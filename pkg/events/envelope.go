@@ -101,26 +101,52 @@ var ErrMalformed = errors.New("malformed cloudevent")
 // to inflate all of them.
 const maxAttrLen = 2048
 
-// attr returns the value of header k. nats.Header is case-sensitive, so
-// every spelling of k is read; differing values make the event ambiguous
-// (which id would deduplication use?) rather than letting map order pick
-// one.
-func attr(h Header, k string) (v string, conflict bool) {
-	for key, vals := range h {
-		if !strings.EqualFold(key, k) {
-			continue
-		}
-		for _, x := range vals {
-			switch {
-			case x == "" || x == v:
-			case v == "":
-				v = x
-			default:
-				conflict = true
-			}
+// mergeValues folds one header's values into v: every spelling of a
+// name is read; differing values make the event ambiguous (which id would
+// deduplication use?) rather than letting map order pick one.
+func mergeValues(v string, conflict bool, vals []string) (string, bool) {
+	for _, x := range vals {
+		switch {
+		case x == "" || x == v:
+		case v == "":
+			v = x
+		default:
+			conflict = true
 		}
 	}
 	return v, conflict
+}
+
+// attributes reads every CloudEvents header in one pass over h (attr per
+// name would scan h once per attribute on the hot consume path).
+type attributes struct {
+	vals     [len(attrNames)]string
+	conflict [len(attrNames)]bool
+}
+
+var attrNames = [...]string{HeaderID, HeaderSource, HeaderType, HeaderSubject, HeaderDataSchema,
+	HeaderClassification, HeaderSpecVersion, HeaderTime, HeaderContentType}
+
+func readAttributes(h Header) *attributes {
+	a := &attributes{}
+	for key, vals := range h {
+		for i, name := range attrNames {
+			if len(key) == len(name) && strings.EqualFold(key, name) {
+				a.vals[i], a.conflict[i] = mergeValues(a.vals[i], a.conflict[i], vals)
+				break
+			}
+		}
+	}
+	return a
+}
+
+func (a *attributes) get(k string) (string, bool) {
+	for i, name := range attrNames {
+		if name == k {
+			return a.vals[i], a.conflict[i]
+		}
+	}
+	return "", false
 }
 
 // printable reports whether s is valid UTF-8 without control characters,
@@ -142,10 +168,33 @@ func printable(s string) bool {
 // The error wraps ErrMalformed and names each problem. The returned Data is
 // a copy, so the caller may reuse its buffer.
 func Decode(h Header, data []byte, topic string) (Envelope, error) {
+	e, trimmed, err := decode(h, data, topic, true)
+	if err != nil {
+		return Envelope{}, err
+	}
+	e.Data = json.RawMessage(bytes.Clone(trimmed))
+	return e, nil
+}
+
+// DecodeAttributes is Decode for a consumer that unmarshals the data into
+// a typed value at once (Unmarshal rejects invalid JSON): it checks every
+// attribute but does not parse the data a second time, and Data aliases
+// the caller's buffer.
+func DecodeAttributes(h Header, data []byte, topic string) (Envelope, error) {
+	e, trimmed, err := decode(h, data, topic, false)
+	if err != nil {
+		return Envelope{}, err
+	}
+	e.Data = json.RawMessage(trimmed)
+	return e, nil
+}
+
+func decode(h Header, data []byte, topic string, validateJSON bool) (Envelope, []byte, error) {
 	var problems []string
 	invalid := map[string]bool{} // reported already; "missing" would repeat it
+	attrs := readAttributes(h)
 	get := func(k string) string {
-		v, conflict := attr(h, k)
+		v, conflict := attrs.get(k)
 		switch {
 		case conflict:
 			problems = append(problems, "conflicting "+k+" values")
@@ -197,7 +246,10 @@ func Decode(h Header, data []byte, topic string) (Envelope, error) {
 	if ct != "" {
 		// Media types are case-insensitive and may carry parameters
 		// (charset); a prefix match would also accept application/jsonx.
-		mt, _, err := mime.ParseMediaType(ct)
+		mt, err := ContentJSON, error(nil)
+		if ct != ContentJSON {
+			mt, _, err = mime.ParseMediaType(ct)
+		}
 		if err != nil || mt != ContentJSON {
 			problems = append(problems, fmt.Sprintf("unsupported content-type %q", ct))
 		}
@@ -206,14 +258,13 @@ func Decode(h Header, data []byte, topic string) (Envelope, error) {
 	trimmed := bytes.Trim(data, " \t\r\n")
 	if len(trimmed) == 0 {
 		problems = append(problems, "empty data")
-	} else if !json.Valid(trimmed) {
+	} else if validateJSON && !json.Valid(trimmed) {
 		problems = append(problems, "data is not valid JSON")
 	}
 	if len(problems) > 0 {
-		return Envelope{}, fmt.Errorf("%w: %s", ErrMalformed, strings.Join(problems, "; "))
+		return Envelope{}, nil, fmt.Errorf("%w: %s", ErrMalformed, strings.Join(problems, "; "))
 	}
-	e.Data = json.RawMessage(bytes.Clone(trimmed))
-	return e, nil
+	return e, trimmed, nil
 }
 
 // Unmarshal decodes the envelope's data into T. Unknown fields are ignored
@@ -222,6 +273,10 @@ func Decode(h Header, data []byte, topic string) (Envelope, error) {
 func Unmarshal[T any](e Envelope) (T, error) {
 	var v T
 	if err := json.Unmarshal(e.Data, &v); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return v, fmt.Errorf("%w: data is not valid JSON: %v", ErrMalformed, err)
+		}
 		return v, fmt.Errorf("%w: data of %s: %v", ErrMalformed, e.Type, err)
 	}
 	return v, nil
