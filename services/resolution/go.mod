@@ -2,7 +2,10 @@ module github.com/deiops/deiops/services/resolution
 
 go 1.26.8
 
-require github.com/deiops/deiops/pkg v0.0.0
+require (
+	github.com/deiops/deiops/pkg v0.0.0
+	golang.org/x/crypto v0.58.0
+)
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
@@ -30,7 +33,6 @@ require (
 	go.temporal.io/sdk v1.50.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
