@@ -255,17 +255,10 @@ func waitAllAcked(b *testing.B, js jetstream.JetStream, stream, durable string, 
 	if err != nil {
 		b.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testkit.Eventuallyf(b, 30*time.Second, func() bool {
 		ci, err := cons.Info(ctx)
-		if err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.AckFloor.Consumer == uint64(want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("consumer %s: not every message acknowledged (info %+v, err %v)", durable, ci, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.AckFloor.Consumer == uint64(want)
+	}, "consumer %s: every message acknowledged", durable)
 }
 
 func deleteConsumer(b *testing.B, js jetstream.JetStream, stream, durable string) {
