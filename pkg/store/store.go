@@ -80,6 +80,20 @@ type record struct {
 	Outbox []pending       `json:"outbox,omitempty"`
 }
 
+// StateOf returns the aggregate state held in a raw record of a bucket
+// (as a KV watch delivers it), without its outbox. Adapters that follow a
+// bucket's changes use it instead of knowing the record layout.
+func StateOf(data []byte) (json.RawMessage, error) {
+	var rec record
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, fmt.Errorf("decode record: %w", err)
+	}
+	if len(rec.State) == 0 {
+		return nil, errors.New("decode record: no state")
+	}
+	return rec.State, nil
+}
+
 // Options configures a repository.
 type Options struct {
 	Bucket      string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/deiops/deiops/pkg/store"
 	"log/slog"
 	"strings"
 	"sync"
@@ -235,22 +236,14 @@ func (v *view[T]) values() (vals []T, gen, rev uint64) {
 	return vals, v.gen, v.rev
 }
 
-// decodeState returns the aggregate state of a pkg/store record, which
-// keeps it as {"state": ..., "outbox": [...]}. The watch delivers raw
-// records, and pkg/store has no decoder of its own to call; the store
-// contract test breaks if that layout ever changes.
+// decodeState decodes the aggregate state of a raw pkg/store record.
 func decodeState[R any](key string, data []byte) (R, error) {
-	var rec struct {
-		State json.RawMessage `json:"state"`
-	}
 	var r R
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return r, fmt.Errorf("decode record %s: %w", key, err)
+	state, err := store.StateOf(data)
+	if err != nil {
+		return r, fmt.Errorf("record %s: %w", key, err)
 	}
-	if len(rec.State) == 0 {
-		return r, fmt.Errorf("decode record %s: no state", key)
-	}
-	if err := json.Unmarshal(rec.State, &r); err != nil {
+	if err := json.Unmarshal(state, &r); err != nil {
 		return r, fmt.Errorf("decode record %s state: %w", key, err)
 	}
 	return r, nil
