@@ -6,12 +6,8 @@ package bus
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,6 +19,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/deiops/deiops/pkg/config"
+	"github.com/deiops/deiops/pkg/tlsfiles"
 )
 
 // Options configures a Bus.
@@ -77,7 +74,7 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 		nopts = append(nopts, nats.UserInfo(o.NATS.User, o.NATS.Password))
 	}
 	if o.NATS.TLSCA != "" || o.NATS.TLSCert != "" {
-		tc, err := tlsConfig(o.NATS.TLSCA, o.NATS.TLSCert, o.NATS.TLSKey)
+		tc, err := tlsfiles.Load(tlsfiles.Files{CA: o.NATS.TLSCA, Cert: o.NATS.TLSCert, Key: o.NATS.TLSKey})
 		if err != nil {
 			return nil, fmt.Errorf("nats tls: %w", err)
 		}
@@ -143,29 +140,6 @@ func withDefaults(o Options) Options {
 		o.NATS.DuplicateWindow = 2 * time.Minute
 	}
 	return o
-}
-
-func tlsConfig(ca, cert, key string) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if ca != "" {
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			return nil, fmt.Errorf("read ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("ca file holds no PEM certificate")
-		}
-		tc.RootCAs = pool
-	}
-	if cert != "" {
-		kp, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			return nil, fmt.Errorf("load client certificate: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{kp}
-	}
-	return tc, nil
 }
 
 // JetStream exposes the JetStream context for adapters (KV repositories).

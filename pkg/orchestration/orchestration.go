@@ -5,12 +5,8 @@ package orchestration
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -24,6 +20,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/deiops/deiops/pkg/config"
+	"github.com/deiops/deiops/pkg/tlsfiles"
 )
 
 // Options configures a Temporal client.
@@ -78,9 +75,9 @@ func ClientOptions(o Options) (client.Options, error) {
 		})
 	}
 	if o.Config.TLS || o.Config.TLSCA != "" || o.Config.TLSCert != "" {
-		tc, err := tlsConfig(o.Config)
+		tc, err := tlsfiles.Load(tlsfiles.Files{CA: o.Config.TLSCA, Cert: o.Config.TLSCert, Key: o.Config.TLSKey, ServerName: o.Config.ServerName})
 		if err != nil {
-			return client.Options{}, err
+			return client.Options{}, fmt.Errorf("temporal tls: %w", err)
 		}
 		co.ConnectionOptions.TLS = tc
 	}
@@ -131,27 +128,4 @@ func TaskQueue(prefix, target string) string {
 // workflows and activities on it, then Start it.
 func NewWorker(c client.Client, taskQueue string, o worker.Options) worker.Worker {
 	return worker.New(c, taskQueue, o)
-}
-
-func tlsConfig(c config.Temporal) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.ServerName}
-	if c.TLSCA != "" {
-		pem, err := os.ReadFile(c.TLSCA)
-		if err != nil {
-			return nil, fmt.Errorf("temporal tls ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("temporal tls ca: no PEM certificate")
-		}
-		tc.RootCAs = pool
-	}
-	if c.TLSCert != "" {
-		kp, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("temporal client certificate: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{kp}
-	}
-	return tc, nil
 }

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/deiops/deiops/pkg/store"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/deiops/deiops/pkg/store"
 )
 
 // view mirrors one bucket through a KV watch: the latest readable value of
