@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/deiops/deiops/pkg/httpapi"
 )
 
 // TokenVerifier turns a bearer token into a principal; *Verifier implements it.
@@ -122,7 +123,7 @@ func (m *Middleware) Require(roles ...Role) func(http.Handler) http.Handler {
 			if !p.HasAnyRole(roles...) {
 				m.record(r, p.Subject, reason, http.StatusForbidden)
 				w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm=%q, error="insufficient_scope"`, m.realm))
-				writeProblem(w, http.StatusForbidden, "Forbidden", "You do not have permission to perform this action.")
+				httpapi.WriteProblem(w, r, httpapi.Forbidden("You do not have permission to perform this action."))
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -165,7 +166,7 @@ func (m *Middleware) unauthorized(w http.ResponseWriter, r *http.Request, err er
 		challenge += `, error="invalid_token"`
 	}
 	w.Header().Set("WWW-Authenticate", challenge)
-	writeProblem(w, http.StatusUnauthorized, "Unauthorized", "A valid bearer token is required.")
+	httpapi.WriteProblem(w, r, httpapi.Unauthorized("A valid bearer token is required."))
 }
 
 func (m *Middleware) record(r *http.Request, actor, reason string, status int) {
@@ -208,21 +209,4 @@ func headerRequestID(r *http.Request) string {
 		}
 	}
 	return id
-}
-
-type problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-}
-
-// writeProblem writes an RFC 9457 problem document.
-func writeProblem(w http.ResponseWriter, status int, title, detail string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(problem{Type: "about:blank", Title: title, Status: status, Detail: detail})
 }

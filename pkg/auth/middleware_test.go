@@ -20,6 +20,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/deiops/deiops/pkg/httpapi"
 )
 
 // server mounts one protected route the way services do and reports the
@@ -332,7 +334,7 @@ func assertProblem(t *testing.T, rec *httptest.ResponseRecorder, status int) {
 	if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control = %q", cc)
 	}
-	var p problem
+	var p httpapi.Problem
 	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
 		t.Fatalf("body %q: %v", rec.Body, err)
 	}

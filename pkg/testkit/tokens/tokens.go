@@ -1,4 +1,7 @@
-package testkit
+// Package tokens mints bearer tokens for tests from a development issuer.
+// It stands apart from testkit so that packages auth depends on can use
+// testkit without an import cycle.
+package tokens
 
 import (
 	"path/filepath"
