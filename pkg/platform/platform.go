@@ -15,6 +15,7 @@ import (
 	"github.com/deiops/deiops/pkg/bus"
 	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/crypto"
+	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/httpapi"
 )
@@ -29,6 +30,13 @@ type Deps struct {
 	Redis    redis.UniversalClient // nil when not configured
 	Keyring  *crypto.Keyring
 	Hasher   *crypto.Hasher
+	// Directory is the process's shared view of people and departments.
+	Directory Directory
+}
+
+// Directory reads the current people and departments snapshot.
+type Directory interface {
+	Snapshot(ctx context.Context) (*directory.Directory, error)
 }
 
 // TaskQueue is the Temporal task queue of target name.

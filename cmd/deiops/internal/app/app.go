@@ -165,7 +165,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		a.redis = redis.NewClient(ropts)
 	}
 
-	a.deps = platform.Deps{Config: cfg, Logger: a.log, Bus: a.bus, Temporal: a.temporal, Keyring: keyring, Hasher: hasher}
+	a.deps = platform.Deps{Config: cfg, Logger: a.log, Bus: a.bus, Temporal: a.temporal, Keyring: keyring, Hasher: hasher, Directory: a.directory}
 	if a.redis != nil {
 		a.deps.Redis = a.redis
 	}
