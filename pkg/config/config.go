@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"text/template"
@@ -36,6 +39,7 @@ type Config struct {
 	Auth     Auth
 	Crypto   Crypto
 	Privacy  Privacy
+	Notify   Notify
 }
 
 // NATS configures the connection to NATS JetStream, the system of record.
@@ -107,6 +111,21 @@ type Crypto struct {
 type Privacy struct {
 	MinCellSize int    `envconfig:"MIN_CELL_SIZE" default:"5" desc:"Smallest group any aggregate may show (smaller cells are suppressed)"`
 	HMACSecret  string `envconfig:"HMAC_SECRET" desc:"Server secret for keyed hashes of identifiers (base64, at least 32 bytes)"`
+}
+
+// Notify configures delivery of notifications (generic text and a link,
+// never content) by email and webhook. With neither configured,
+// notifications are only logged (development).
+type Notify struct {
+	SMTPAddr      string        `envconfig:"SMTP_ADDR" desc:"SMTP server host:port for notification email; empty disables email"`
+	SMTPFrom      string        `envconfig:"SMTP_FROM" default:"deiops <no-reply@localhost>" desc:"Sender of notification email (RFC 5322 address)"`
+	SMTPUsername  string        `envconfig:"SMTP_USERNAME" desc:"SMTP user (PLAIN authentication, sent only over TLS or to localhost)"`
+	SMTPPassword  string        `envconfig:"SMTP_PASSWORD" desc:"SMTP password"`
+	SMTPStartTLS  string        `envconfig:"SMTP_STARTTLS" default:"auto" desc:"STARTTLS: auto (when the server offers it), always (never send without it), never"`
+	WebhookURL    string        `envconfig:"WEBHOOK_URL" desc:"http(s) URL that receives every notification as signed JSON; empty disables the webhook"`
+	WebhookSecret string        `envconfig:"WEBHOOK_SECRET" desc:"Secret of the webhook's Deiops-Signature HMAC (at least 16 bytes); required with WEBHOOK_URL"`
+	FallbackEmail string        `envconfig:"FALLBACK_EMAIL" desc:"Address of notifications nobody eligible could be named for, e.g. the DEI office"`
+	Timeout       time.Duration `envconfig:"TIMEOUT" default:"10s" desc:"Time allowed for one delivery attempt of one channel"`
 }
 
 func validTarget(t string) bool {
@@ -249,7 +268,60 @@ func (c Config) Validate() error {
 	if c.Privacy.HMACSecret == "" {
 		bad("PRIVACY_HMAC_SECRET", "required: identifiers are matched by keyed hash (deiops dev generates one)")
 	}
+	errs = append(errs, c.Notify.problems(c.NATS.AckWait)...)
 	return errors.Join(errs...)
+}
+
+// problems checks the notification settings; a delivery attempt must end
+// within the NATS ack wait, or the request is redelivered meanwhile.
+func (n Notify) problems(ackWait time.Duration) []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s_%s: %s", Prefix, name, fmt.Sprintf(format, args...)))
+	}
+	if n.SMTPAddr != "" {
+		host, port, err := net.SplitHostPort(n.SMTPAddr)
+		if p, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || p < 1 || p > 65535 {
+			bad("NOTIFY_SMTP_ADDR", "want host:port, e.g. smtp.example.org:587")
+		}
+	}
+	if _, err := mail.ParseAddress(n.SMTPFrom); err != nil {
+		bad("NOTIFY_SMTP_FROM", "not an email address: %v", err)
+	}
+	if (n.SMTPUsername == "") != (n.SMTPPassword == "") {
+		bad("NOTIFY_SMTP_USERNAME", "SMTP_USERNAME and SMTP_PASSWORD go together")
+	}
+	switch n.SMTPStartTLS {
+	case "auto", "always", "never":
+	default:
+		bad("NOTIFY_SMTP_STARTTLS", "%q is not auto, always or never", n.SMTPStartTLS)
+	}
+	if n.SMTPStartTLS == "never" && n.SMTPUsername != "" && n.SMTPAddr != "" {
+		if host, _, err := net.SplitHostPort(n.SMTPAddr); err == nil && host != "localhost" && host != "127.0.0.1" && host != "::1" {
+			bad("NOTIFY_SMTP_STARTTLS", "never would send SMTP credentials unencrypted to %s; credentials need TLS unless the server is on localhost", host)
+		}
+	}
+	if n.WebhookURL != "" {
+		if u, err := url.Parse(n.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("NOTIFY_WEBHOOK_URL", "must be an absolute http:// or https:// URL")
+		}
+		if n.WebhookSecret == "" {
+			bad("NOTIFY_WEBHOOK_SECRET", "required with DEIOPS_NOTIFY_WEBHOOK_URL: receivers verify the signature with it")
+		} else if len(n.WebhookSecret) < 16 {
+			bad("NOTIFY_WEBHOOK_SECRET", "must be at least 16 bytes")
+		}
+	}
+	if n.FallbackEmail != "" {
+		if _, err := mail.ParseAddress(n.FallbackEmail); err != nil {
+			bad("NOTIFY_FALLBACK_EMAIL", "not an email address: %v", err)
+		}
+	}
+	if n.Timeout <= 0 {
+		bad("NOTIFY_TIMEOUT", "must be positive")
+	} else if ackWait > 0 && n.Timeout >= ackWait {
+		bad("NOTIFY_TIMEOUT", "must be shorter than DEIOPS_NATS_ACK_WAIT (%s)", ackWait)
+	}
+	return errs
 }
 
 // Variable describes one setting for documentation.

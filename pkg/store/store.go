@@ -391,3 +391,18 @@ func (r *Repo[T]) Each(ctx context.Context, fn func(id string, v *T) error) erro
 	}
 	return nil
 }
+
+// Purge deletes an aggregate for good: the purge marker rolls up every
+// earlier revision of the key, so its values leave the bucket's stream
+// (retention and secure deletion). Pending outbox events are dropped with
+// it; callers flush first when they matter.
+func (r *Repo[T]) Purge(ctx context.Context, id string) error {
+	if err := r.kv.Purge(ctx, id); err != nil {
+		return fmt.Errorf("purge %s/%s: %w", r.opts.Bucket, id, err)
+	}
+	return nil
+}
+
+// KV is the bucket, for read models that watch it (decode values with
+// StateOf and the codec).
+func (r *Repo[T]) KV() jetstream.KeyValue { return r.kv }

@@ -1,21 +1,227 @@
-// Package resolution is the resolution service target: speak-up reports, anonymous two-way contact, the designated resolution process and systemic patterns.
+// Package resolution is the resolution service target: speak-up reports,
+// anonymous two-way contact, the designated resolution process with timed
+// escalation, and systemic patterns.
+//
+// Layers: domain (the case and its rules), app (use cases and access),
+// adapters (JetStream KV), ports (HTTP, consumers, workflow activities);
+// contract declares the events; guidance, policies and patterns are
+// self-contained parts. This file is the target's composition.
 package resolution
 
-import "github.com/deiops/deiops/pkg/platform"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/deiops/deiops/pkg/bus"
+	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/httpapi"
+	"github.com/deiops/deiops/pkg/notify"
+	"github.com/deiops/deiops/pkg/platform"
+	"github.com/deiops/deiops/services/resolution/adapters"
+	"github.com/deiops/deiops/services/resolution/app"
+	"github.com/deiops/deiops/services/resolution/contract"
+	"github.com/deiops/deiops/services/resolution/guidance"
+	"github.com/deiops/deiops/services/resolution/patterns"
+	"github.com/deiops/deiops/services/resolution/policies"
+	"github.com/deiops/deiops/services/resolution/ports"
+	"github.com/deiops/deiops/workflows/escalation"
+)
 
 // Name is the target name used by --target and in task queues.
 const Name = "resolution"
 
 // Service is the resolution target.
 type Service struct {
-	platform.Unimplemented
-	deps platform.Deps
+	deps     platform.Deps
+	guidance *guidance.Service
+	policies *policies.Service
+	http     *ports.HTTP
+	esc      *ports.Escalations
+	acts     *ports.Activities
+	patterns *ports.Patterns
+
+	mu      sync.Mutex
+	app     *app.Service
+	index   *adapters.Index
+	running []*bus.Running
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
-// New builds the target from its dependencies.
+// New builds the target from its dependencies. Nothing touches the
+// network until Start, so the catalog and the OpenAPI document can be
+// built from a zero Deps.
 func New(d platform.Deps) (*Service, error) {
-	return &Service{deps: d}, nil
+	engine, err := patterns.New(patterns.Options{MinCellSize: d.Config.Privacy.MinCellSize})
+	if err != nil {
+		return nil, fmt.Errorf("patterns: %w", err)
+	}
+	log := d.Logger
+	if log == nil {
+		log = discard()
+	}
+	s := &Service{
+		deps:     d,
+		guidance: guidance.New(d.Bus, guidance.Options{}),
+		policies: policies.New(d.Bus, policies.Options{}),
+		http:     &ports.HTTP{Temporal: d.Temporal, Logger: log},
+		esc:      &ports.Escalations{Temporal: d.Temporal, TaskQueue: d.TaskQueue(Name), Logger: log},
+		acts:     &ports.Activities{Directory: d.Directory},
+		patterns: &ports.Patterns{Engine: engine, Bus: d.Bus, Logger: log, Now: time.Now},
+	}
+	s.esc.Policies = s.policies
+	s.http.Candidates = s.candidates
+	return s, nil
 }
 
 // Name implements platform.Target.
 func (s *Service) Name() string { return Name }
+
+// Events implements platform.Target.
+func (s *Service) Events() []events.Event {
+	evs := contract.Events()
+	evs = append(evs, guidance.Events()...)
+	return append(evs, policies.Events()...)
+}
+
+// Routes implements platform.Target.
+func (s *Service) Routes(r *httpapi.Router) {
+	s.guidance.Routes(r)
+	s.policies.Routes(r)
+	s.http.Routes(r)
+	s.patterns.Routes(r)
+}
+
+// Consumers implements platform.Target.
+func (s *Service) Consumers() []*bus.Consumer { return s.esc.Consumers() }
+
+// Register implements platform.Target.
+func (s *Service) Register(w worker.Registry) { escalation.Register(w, s.acts) }
+
+// Start provisions the stores, builds the use cases and starts the
+// outbox relays, the case index, the pattern replay and the escalation
+// reconciler. The composition root calls it before consumers, workers and
+// the HTTP server start.
+func (s *Service) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.deps
+	cases, err := adapters.NewCases(ctx, d.Bus, d.Keyring)
+	if err != nil {
+		return err
+	}
+	creds, err := adapters.NewCredentials(ctx, d.Bus)
+	if err != nil {
+		return err
+	}
+	audit, err := adapters.NewAudit(ctx, d.Bus)
+	if err != nil {
+		return err
+	}
+	if err := s.guidance.Start(ctx); err != nil {
+		return err
+	}
+	if err := s.policies.Start(ctx); err != nil {
+		return err
+	}
+	// Only cases carry events; keys and the audit trail publish nothing.
+	relay, err := cases.Repo().StartRelay(ctx)
+	if err != nil {
+		return err
+	}
+	s.running = append(s.running, relay)
+	if s.index, err = adapters.StartIndex(ctx, cases.Repo().KV(), d.Logger.With("component", "case-index")); err != nil {
+		return err
+	}
+	s.app = app.New(app.Options{
+		Cases: cases, Credentials: creds, Audit: audit, Index: s.index, Directory: d.Directory, Hasher: d.Hasher,
+		NotificationEvent: notification, PublicURL: d.Config.HTTP.PublicURL, Logger: d.Logger,
+	})
+	s.http.App, s.esc.App, s.esc.Cases, s.acts.App = s.app, s.app, cases, s.app
+	s.http.Guesses = s.guessLimiter()
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.patterns.Run(runCtx); err != nil {
+			d.Logger.Error("pattern replay stopped", "error", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.esc.Reconcile(runCtx, s.app.Pending, 30*time.Second)
+	}()
+	return nil
+}
+
+// Stop implements platform.Target.
+func (s *Service) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel != nil {
+		s.cancel()
+		s.wg.Wait()
+		s.cancel = nil
+	}
+	var errs []error
+	for _, r := range s.running {
+		errs = append(errs, r.Stop(ctx))
+	}
+	s.running = nil
+	if s.index != nil {
+		s.index.Stop()
+		s.index = nil
+	}
+	errs = append(errs, s.guidance.Stop(ctx), s.policies.Stop(ctx))
+	return errors.Join(errs...)
+}
+
+// App exposes the use cases (tests).
+func (s *Service) App() *app.Service { return s.app }
+
+// Index exposes the case index (tests).
+func (s *Service) Index() *adapters.Index { return s.index }
+
+// Patterns exposes the pattern engine's port (tests).
+func (s *Service) Patterns() *ports.Patterns { return s.patterns }
+
+// notification builds the platform's notification request.
+func notification(n app.Notification) events.Event {
+	if n.Fallback || len(n.Recipients) == 0 {
+		return notify.NewFallbackRequest(n.ID, Name, notify.Template(n.Template), n.Link, n.Reference)
+	}
+	return notify.NewRequest(n.ID, Name, notify.Template(n.Template), n.Link, n.Reference, n.Recipients...)
+}
+
+// candidates are the routing rules: the people the department's policy
+// targets at its first level, in order.
+func (s *Service) candidates(ctx context.Context, r *app.Record) ([]string, error) {
+	dept := r.Case.Report().DepartmentID()
+	p, err := s.policies.Current(ctx, dept)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Levels) == 0 {
+		return nil, nil
+	}
+	res, err := s.acts.ResolveTargets(ctx, escalation.ResolveTargetsInput{CaseID: r.Case.ID(), Department: dept,
+		Level: p.Levels[0].Name, Targets: p.Levels[0].Targets, At: time.Now()})
+	return res.People, err
+}
+
+func (s *Service) guessLimiter() ports.GuessLimiter {
+	local := &ports.MemoryGuesses{Max: ports.MaxFailedGuesses, Window: ports.GuessWindow}
+	if s.deps.Redis == nil {
+		return local
+	}
+	return &ports.RedisGuesses{Client: s.deps.Redis, Prefix: "deiops:resolution:guess:",
+		Key: func(c string) string { return s.deps.Hasher.Hash("client", c) },
+		Max: ports.MaxFailedGuesses, Window: ports.GuessWindow, Fallback: local}
+}

@@ -70,7 +70,8 @@ const (
 func (a Action) reporterVisible() bool {
 	switch a {
 	case ActionSubmit, ActionTriage, ActionAssign, ActionAcknowledge, ActionStart,
-		ActionResolve, ActionClose, ActionReopen:
+		ActionResolve, ActionClose, ActionReopen, ActionMessage, ActionCheckin,
+		ActionCheckinAnswer, ActionLinkedCase:
 		return true
 	}
 	return false
@@ -124,6 +125,9 @@ type Case struct {
 	events     []Event
 	openedAt   time.Time
 	reopenings int
+	messages   []Message
+	checkins   []Checkin
+	linkedFrom string
 }
 
 // NewCase opens a case for a validated report.

@@ -19,6 +19,9 @@ const (
 	ErrNotAssignee        Error = "not the assigned handler"
 	ErrCorruptSnapshot    Error = "corrupt case snapshot"
 	ErrBadCredential      Error = "malformed credential"
+	ErrNotReporter        Error = "not the case's reporter"
+	ErrAlreadyAnswered    Error = "check-in already answered"
+	ErrNoSuchCheckin      Error = "no such check-in"
 )
 
 // TransitionError says an action does not fit the case's state; State is the

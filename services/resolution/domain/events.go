@@ -88,6 +88,44 @@ type LegalHoldChanged struct {
 	At     time.Time `json:"at"`
 }
 
+// MessagePosted is recorded by PostMessage; it carries no text.
+type MessagePosted struct {
+	CaseID    string    `json:"case_id"`
+	MessageID int       `json:"message_id"`
+	From      Sender    `json:"from"`
+	At        time.Time `json:"at"`
+}
+
+// CheckinRequested is recorded when a retaliation check-in is sent.
+type CheckinRequested struct {
+	CaseID string    `json:"case_id"`
+	Round  int       `json:"round"`
+	Number int       `json:"number"`
+	Of     int       `json:"of"`
+	DueAt  time.Time `json:"due_at"`
+	At     time.Time `json:"at"`
+}
+
+// CheckinAnswered is recorded when the reporter answers a check-in.
+type CheckinAnswered struct {
+	CaseID      string    `json:"case_id"`
+	Round       int       `json:"round"`
+	Number      int       `json:"number"`
+	Retaliation bool      `json:"retaliation"`
+	At          time.Time `json:"at"`
+}
+
+// HandlerLeft is recorded when the assignee left; the case needs a new one.
+type HandlerLeft struct {
+	CaseID    string    `json:"case_id"`
+	HandlerID string    `json:"handler_id"`
+	At        time.Time `json:"at"`
+}
+
+func (MessagePosted) EventName() string    { return "case.message_posted" }
+func (CheckinRequested) EventName() string { return "case.checkin_requested" }
+func (CheckinAnswered) EventName() string  { return "case.checkin_answered" }
+func (HandlerLeft) EventName() string      { return "case.handler_left" }
 func (ReportSubmitted) EventName() string  { return "report.submitted" }
 func (CaseTriaged) EventName() string      { return "case.triaged" }
 func (CaseAssigned) EventName() string     { return "case.assigned" }

@@ -90,6 +90,9 @@ const (
 	OccurredAtMaxAgeYears = 10
 )
 
+// ValidCode reports whether s is an id or code the service accepts; see validCode.
+func ValidCode(s string) bool { return validCode(s) }
+
 // validCode restricts ids and codes that appear in events, logs and metric
 // labels to [A-Za-z0-9][A-Za-z0-9._:-]{0,63}, so free text cannot be
 // smuggled through them.

@@ -27,6 +27,9 @@ type CaseSnapshot struct {
 	Reopenings int
 	Notes      []Note
 	Timeline   []TimelineEntry
+	Messages   []Message
+	Checkins   []Checkin
+	LinkedFrom string
 }
 
 // ReportSnapshot is the store's view of a report.
@@ -59,6 +62,8 @@ func (c *Case) Snapshot() CaseSnapshot {
 		Assignee: c.assignee, Recused: append([]string(nil), c.recused...), Outcome: c.outcome,
 		LegalHold: c.legalHold, AckAt: c.ackAt, OpenedAt: c.openedAt, Reopenings: c.reopenings,
 		Notes: append([]Note(nil), c.notes...), Timeline: append([]TimelineEntry(nil), c.timeline...),
+		Messages: append([]Message(nil), c.messages...), Checkins: append([]Checkin(nil), c.checkins...),
+		LinkedFrom: c.linkedFrom,
 	}
 }
 
@@ -101,5 +106,7 @@ func UnmarshalCase(s CaseSnapshot) (*Case, error) {
 		assignee: s.Assignee, recused: append([]string(nil), s.Recused...), outcome: s.Outcome,
 		legalHold: s.LegalHold, ackAt: s.AckAt, openedAt: s.OpenedAt, reopenings: s.Reopenings,
 		notes: append([]Note(nil), s.Notes...), timeline: append([]TimelineEntry(nil), s.Timeline...),
+		messages: append([]Message(nil), s.Messages...), checkins: append([]Checkin(nil), s.Checkins...),
+		linkedFrom: s.LinkedFrom,
 	}, nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/deiops/deiops/pkg/directory/natsstore"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/httpapi"
+	"github.com/deiops/deiops/pkg/notify"
 	"github.com/deiops/deiops/pkg/orchestration"
 	"github.com/deiops/deiops/pkg/platform"
 	"github.com/deiops/deiops/pkg/probe"
@@ -56,6 +57,7 @@ func Targets() map[string]Constructor {
 func platformEvents() []events.Event {
 	evs := append([]events.Event{}, probe.Events()...)
 	evs = append(evs, directory.Events()...)
+	evs = append(evs, notify.Events()...)
 	return append(evs, audit.Events()...)
 }
 
@@ -145,6 +147,12 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if a.directory, err = natsstore.New(ctx, a.bus, natsstore.Options{Logger: a.log.With("component", "directory")}); err != nil {
 		return nil, err
 	}
+	// Notification delivery, like the directory, exists once per process.
+	notifier, err := a.newNotifier()
+	if err != nil {
+		return nil, err
+	}
+	a.consumers = append(a.consumers, notifier.Consumer())
 
 	codec, err := crypto.NewCodec(keyring)
 	if err != nil {
@@ -259,6 +267,19 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	return a, nil
 }
 
+// newNotifier delivers notification requests through the channels the
+// configuration names (email, webhook), or only logs them when it names none.
+func (a *App) newNotifier() (*notify.Deliverer, error) {
+	log := a.log.With("component", "notify")
+	channels, err := notify.ChannelsFromConfig(a.cfg.Notify, log)
+	if err != nil {
+		return nil, err
+	}
+	return notify.NewDeliverer(notify.Options{
+		Directory: a.directory, Channels: channels, PublicURL: a.cfg.HTTP.PublicURL, Logger: log, MeterProvider: a.tel.MeterProvider,
+	})
+}
+
 // Addr is the HTTP listen address.
 func (a *App) Addr() string { return a.listener.Addr().String() }
 
@@ -288,6 +309,13 @@ func (a *App) Run(ctx context.Context) error {
 		return err
 	}
 	a.running = append(a.running, relays...)
+	// Targets start first: their consumers and activities use the stores
+	// Start provisions.
+	for _, t := range a.targets {
+		if err := t.Start(ctx); err != nil {
+			return fmt.Errorf("start %s: %w", t.Name(), err)
+		}
+	}
 	for _, c := range a.consumers {
 		if c.Dedup == nil && a.redis != nil {
 			// Replicas of a consumer share what they handled; the local
@@ -299,11 +327,6 @@ func (a *App) Run(ctx context.Context) error {
 			return err
 		}
 		a.running = append(a.running, r)
-	}
-	for _, t := range a.targets {
-		if err := t.Start(ctx); err != nil {
-			return fmt.Errorf("start %s: %w", t.Name(), err)
-		}
 	}
 	for _, w := range a.workers {
 		if err := w.Start(); err != nil {

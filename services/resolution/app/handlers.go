@@ -1,0 +1,174 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/services/resolution/domain"
+)
+
+// Case returns the full case for a handler (restricted content included).
+func (s *Service) Case(ctx context.Context, a Actor, id string) (*Record, error) {
+	return s.load(ctx, a, id, OpRead)
+}
+
+// Notes returns the internal notes of a case.
+func (s *Service) Notes(ctx context.Context, a Actor, id string) ([]domain.Note, error) {
+	r, err := s.load(ctx, a, id, OpReadNotes)
+	if err != nil {
+		return nil, err
+	}
+	return r.Case.Notes(), nil
+}
+
+// Authorize checks op for a caller without changing the case (routes that
+// read elsewhere, like the escalation timeline, use it).
+func (s *Service) Authorize(ctx context.Context, a Actor, id string, op Op) error {
+	_, err := s.load(ctx, a, id, op)
+	return err
+}
+
+// Action is one handler action on a case.
+type Action struct {
+	Op       Op
+	Category domain.Category
+	Severity domain.Severity
+	Route    string
+	Assignee string // assign: "" means by routing rules
+	Outcome  string
+	Reason   string
+	Text     domain.Restricted
+	Hold     bool
+}
+
+// Candidates picks assignees for a case when none is named: the people the
+// escalation policy's first level targets, which the workflow resolved
+// and notified. Wired by the service from the policy and directory.
+type Candidates func(ctx context.Context, r *Record) ([]string, error)
+
+// Act applies a handler action. The write carries the events; the
+// escalation workflow hears about acknowledge/assign/resolve/reopen/recuse
+// through them, so a Temporal outage delays the signal, never the action.
+func (s *Service) Act(ctx context.Context, a Actor, id string, act Action, pick Candidates) (*Record, int, error) {
+	r, err := s.load(ctx, a, id, act.Op)
+	if err != nil {
+		return nil, 0, err
+	}
+	if act.Op == OpAssign && act.Assignee == "" {
+		if act.Assignee, err = s.route(ctx, r, pick); err != nil {
+			return nil, 0, err
+		}
+	}
+	ctx = WithActor(ctx, a.ID)
+	var ref int
+	var out *Record
+	err = s.o.Cases.Update(ctx, id, func(r *Record) ([]events.Event, error) {
+		now := s.o.Now()
+		c := r.Case
+		var err error
+		switch act.Op {
+		case OpTriage:
+			err = c.Triage(a.ID, act.Category, act.Severity, act.Route, now)
+		case OpAssign:
+			err = c.Assign(a.ID, act.Assignee, s.excluder(ctx, r), now)
+		case OpAcknowledge:
+			err = c.Acknowledge(a.ID, now)
+		case OpStart:
+			err = c.Start(a.ID, now)
+		case OpResolve:
+			err = c.Resolve(a.ID, act.Outcome, now)
+		case OpClose:
+			err = c.Close(a.ID, now)
+		case OpReopen:
+			err = c.Reopen(a.ID, act.Reason, now)
+		case OpRecuse:
+			err = c.Recuse(a.ID, now)
+		case OpAddNote:
+			err = c.AddNote(a.ID, act.Text, now)
+			ref = len(c.Notes())
+		case OpMessage:
+			ref, err = c.PostMessage(domain.SenderHandler, a.ID, act.Text, now)
+		case OpLegalHold:
+			err = c.SetLegalHold(a.ID, act.Hold, now)
+		default:
+			err = fmt.Errorf("action %q: %w", act.Op, domain.ErrInvalidArgument)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = r
+		var extra []events.Event
+		if act.Op == OpAssign {
+			extra = append(extra, s.o.NotificationEvent(Notification{
+				ID: fmt.Sprintf("%s-assign-%d", id, len(c.Timeline())), Recipients: []string{act.Assignee},
+				Template: "case_assigned", Link: s.link("/v1/cases/" + id), Reference: id,
+			}))
+		}
+		return extra, nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, ref, nil
+}
+
+// route chooses an assignee by the routing rules: the first candidate
+// (in policy order) with no conflict of interest.
+func (s *Service) route(ctx context.Context, r *Record, pick Candidates) (string, error) {
+	if pick == nil {
+		return "", fmt.Errorf("assign: no assignee named: %w", domain.ErrInvalidArgument)
+	}
+	people, err := pick(ctx, r)
+	if err != nil {
+		return "", fmt.Errorf("routing: %w", err)
+	}
+	for _, p := range people {
+		if !s.conflicted(ctx, p, r) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("routing found no eligible handler: %w", domain.ErrConflictOfInterest)
+}
+
+// AuditTrail returns a case's audit trail (DEI officers).
+func (s *Service) AuditTrail(ctx context.Context, a Actor, id string) ([]AuditEntry, error) {
+	if _, err := s.load(ctx, a, id, OpReadAudit); err != nil {
+		return nil, err
+	}
+	return s.o.Audit.List(ctx, id)
+}
+
+// List returns the summaries of the cases the actor is on.
+func (s *Service) List(ctx context.Context, a Actor) []Summary {
+	officer := a.Has(RoleDEIOfficer)
+	me := s.o.Hasher.Hash("person", a.ID)
+	var out []Summary
+	for _, c := range s.o.Index.All() {
+		if contains(c.ExcludedHashes, me) || c.ReporterHash != "" && c.ReporterHash == s.o.Hasher.Hash("reporter", a.ID) {
+			continue
+		}
+		if officer || c.Assignee == a.ID || contains(c.Notified, a.ID) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// IsClientError reports whether err is the caller's fault (validation,
+// state, conflict) rather than the service's.
+func IsClientError(err error) bool {
+	return errors.Is(err, domain.ErrValidation) || errors.Is(err, domain.ErrInvalidArgument) ||
+		errors.Is(err, domain.ErrInvalidTransition) || errors.Is(err, domain.ErrConflictOfInterest) ||
+		errors.Is(err, domain.ErrNotAssignee)
+}

@@ -1,0 +1,122 @@
+// Package app holds the resolution service's use cases: intake, the
+// reporter's view, handler actions, the follow-up the escalation workflow
+// asks for, and who may see what. It depends on the domain and on small
+// interfaces to its stores; transports live in ports, storage in adapters.
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/services/resolution/domain"
+)
+
+// Record is what the service keeps per case: the domain aggregate and the
+// facts around it that the process, not the domain, owns.
+type Record struct {
+	Case *domain.Case
+	// ReporterHash is the keyed hash of a named reporter's id ("" when
+	// anonymous): it finds a reporter's cases without storing who they are
+	// in clear.
+	ReporterHash string
+	// ExcludedHashes are keyed hashes of the people named in the report and
+	// of their supervisory chains at intake. Access checks also recompute
+	// the chains from the current directory.
+	ExcludedHashes []string
+	// Escalations lists every escalation notice sent; its recipients may
+	// act on the case.
+	Escalations []Escalation
+	// WorkflowStarted is set once the escalation workflow is known to run.
+	WorkflowStarted bool
+	PolicyID        string
+	PolicyVersion   int
+	// CaseKey is an anonymous case's key (restricted, sealed at rest), kept
+	// so that retention can delete the key with the case.
+	CaseKey string
+}
+
+// Escalation is one escalation notice the workflow sent.
+type Escalation struct {
+	NotificationID string    `json:"notification_id"`
+	Round          int       `json:"round"`
+	Level          string    `json:"level"`
+	Attempt        int       `json:"attempt"`
+	Recipients     []string  `json:"recipients"`
+	At             time.Time `json:"at"`
+}
+
+// Notified reports whether person received an escalation notice.
+func (r *Record) Notified(person string) bool {
+	for _, e := range r.Escalations {
+		for _, p := range e.Recipients {
+			if p == person {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Cases stores case records. Update loads, calls fn, and writes the record
+// with the domain events the case recorded (mapped to the contract) plus
+// the extra events fn returns, all through the outbox of one
+// compare-and-set write; fn may run more than once.
+type Cases interface {
+	Create(ctx context.Context, r *Record, extra ...events.Event) error
+	Get(ctx context.Context, id string) (*Record, error)
+	Update(ctx context.Context, id string, fn func(*Record) ([]events.Event, error)) error
+}
+
+// Credential is an anonymous reporter's stored key entry.
+type Credential struct {
+	CaseID   string
+	Verifier domain.Verifier
+}
+
+// Credentials maps anonymous case keys to cases.
+type Credentials interface {
+	// Create stores a new key; ErrKeyTaken when it exists.
+	Create(ctx context.Context, key string, c Credential) error
+	// Get returns ErrUnknownKey when the key does not exist.
+	Get(ctx context.Context, key string) (Credential, error)
+}
+
+// AuditEntry is one read or write of a case: who, when, what — never content.
+type AuditEntry struct {
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`   // person id, "reporter" for the reporter, "system"
+	Action  string    `json:"action"`  // e.g. read, triage, add_note, read_notes
+	Outcome string    `json:"outcome"` // allowed or denied
+}
+
+// Audit is the append-only trail of a case.
+type Audit interface {
+	Append(ctx context.Context, caseID string, e AuditEntry) error
+	List(ctx context.Context, caseID string) ([]AuditEntry, error)
+}
+
+// Summary is a case as lists show it (no content).
+type Summary struct {
+	ID              string       `json:"id"`
+	State           domain.State `json:"state"`
+	Category        string       `json:"category"`
+	Severity        string       `json:"severity,omitempty"`
+	Department      string       `json:"department"`
+	Assignee        string       `json:"assignee,omitempty"`
+	OpenedAt        time.Time    `json:"opened_at"`
+	LinkedFrom      string       `json:"linked_from,omitempty"`
+	ReporterHash    string       `json:"-"`
+	ExcludedHashes  []string     `json:"-"`
+	Notified        []string     `json:"-"`
+	WorkflowStarted bool         `json:"-"`
+	LegalHold       bool         `json:"-"`
+	Anonymous       bool         `json:"-"`
+	ClosedAt        time.Time    `json:"-"`
+}
+
+// Index is a read model of case summaries, rebuilt from the case store.
+type Index interface {
+	All() []Summary
+	ByReporter(hash string) []Summary
+}

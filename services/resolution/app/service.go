@@ -1,0 +1,210 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/deiops/deiops/pkg/crypto"
+	"github.com/deiops/deiops/pkg/directory"
+	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/services/resolution/contract"
+	"github.com/deiops/deiops/services/resolution/domain"
+)
+
+// Directory is the platform's view of people.
+type Directory interface {
+	Snapshot(ctx context.Context) (*directory.Directory, error)
+}
+
+// Notification describes a generic notice; NotificationEvent turns it into
+// the platform's notification request event.
+type Notification struct {
+	ID         string
+	Recipients []string
+	Fallback   bool
+	Template   string
+	Link       string
+	Reference  string
+}
+
+// Options builds a Service.
+type Options struct {
+	Cases       Cases
+	Credentials Credentials
+	Audit       Audit
+	Index       Index
+	Directory   Directory
+	Hasher      *crypto.Hasher
+	// NotificationEvent builds the notification request event.
+	NotificationEvent func(Notification) events.Event
+	// PublicURL is the base of links in notifications.
+	PublicURL string
+	Logger    *slog.Logger
+	Now       func() time.Time
+	Rand      io.Reader
+}
+
+// Service runs the resolution use cases.
+type Service struct {
+	o Options
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	return &Service{o: o}
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newCaseID draws a case id: 80 random bits, so ids are not guessable and
+// say nothing about order or volume.
+func (s *Service) newCaseID() (string, error) {
+	b := make([]byte, 10)
+	if _, err := io.ReadFull(s.o.Rand, b); err != nil {
+		return "", fmt.Errorf("draw case id: %w", err)
+	}
+	return "c-" + idEncoding.EncodeToString(b), nil
+}
+
+// Receipt is what a reporter gets back. Key and Secret are set for
+// anonymous reports and shown once: only a slow hash of the secret is kept.
+type Receipt struct {
+	CaseID string
+	Key    string
+	Secret string
+}
+
+// Submit validates a report and opens its case. It never waits on
+// Temporal: the escalation starts from the report-submitted event.
+func (s *Service) Submit(ctx context.Context, in domain.ReportInput) (Receipt, error) {
+	now := s.o.Now()
+	report, err := domain.NewReport(in, now)
+	if err != nil {
+		return Receipt{}, err
+	}
+	id, err := s.newCaseID()
+	if err != nil {
+		return Receipt{}, err
+	}
+	c, err := domain.NewCase(id, report, now)
+	if err != nil {
+		return Receipt{}, err
+	}
+	rec := &Record{Case: c}
+	var receipt Receipt
+	receipt.CaseID = id
+	if report.Anonymous() {
+		if receipt.Key, receipt.Secret, err = s.issueKey(ctx, id); err != nil {
+			return Receipt{}, err
+		}
+		rec.CaseKey = receipt.Key
+	} else {
+		rec.ReporterHash = s.o.Hasher.Hash("reporter", report.ReporterID())
+	}
+	rec.ExcludedHashes = s.excludedHashes(ctx, c)
+	if err := s.o.Cases.Create(WithActor(ctx, report.ReporterID()), rec, s.observation(rec)); err != nil {
+		return Receipt{}, fmt.Errorf("store case: %w", err)
+	}
+	return receipt, nil
+}
+
+// issueKey draws anonymous credentials and stores the key's verifier.
+func (s *Service) issueKey(ctx context.Context, caseID string) (key, secret string, err error) {
+	for range 3 { // 60-bit keys collide only by astronomical chance
+		var v domain.Verifier
+		if key, secret, v, err = domain.NewAnonymousCredentials(s.o.Rand); err != nil {
+			return "", "", err
+		}
+		err = s.o.Credentials.Create(ctx, key, Credential{CaseID: caseID, Verifier: v})
+		if !errors.Is(err, ErrKeyTaken) {
+			break
+		}
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("store case key: %w", err)
+	}
+	return key, secret, nil
+}
+
+// named returns the directory ids of the people a case names.
+func named(c *domain.Case) []string {
+	var ids []string
+	for _, p := range c.Report().Involved() {
+		if id := p.PersonID.Reveal(); id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// Excluded returns the people who may never be assigned, notified or read
+// the case: everyone it names and their supervisory chains in the current
+// directory. Names given only as free text cannot be resolved; handlers
+// see them and recuse.
+func (s *Service) Excluded(ctx context.Context, c *domain.Case) ([]string, error) {
+	ids := named(c)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	dir, err := s.o.Directory.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("conflict-of-interest check: %w", err)
+	}
+	return dir.WithSupervisors(ids...), nil
+}
+
+func (s *Service) excludedHashes(ctx context.Context, c *domain.Case) []string {
+	ids, err := s.Excluded(ctx, c)
+	if err != nil {
+		// The named people themselves are still excluded; chains are
+		// rechecked on every access and at the workflow's start.
+		s.o.Logger.WarnContext(ctx, "intake: directory unavailable for chains", "case_id", c.ID(), "error", err)
+		ids = named(c)
+	}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.o.Hasher.Hash("person", id))
+	}
+	return out
+}
+
+// observation is the pattern engine's view of a new case.
+func (s *Service) observation(r *Record) contract.PatternObserved {
+	rep := r.Case.Report()
+	o := contract.PatternObserved{CaseID: r.Case.ID(), Department: rep.DepartmentID(), Category: string(rep.Category()),
+		OccurredAt: rep.OccurredAt(), Reporter: r.ReporterHash, Roles: []string{}}
+	for _, p := range rep.Involved() {
+		if !slices.Contains(o.Roles, string(p.Role)) {
+			o.Roles = append(o.Roles, string(p.Role))
+		}
+		if id := p.PersonID.Reveal(); id != "" {
+			o.Subjects = append(o.Subjects, s.o.Hasher.Hash("person", id))
+		} else if name := p.Name.Reveal(); name != "" {
+			o.Subjects = append(o.Subjects, s.o.Hasher.Hash("name", name))
+		}
+	}
+	slices.Sort(o.Subjects)
+	o.Subjects = slices.Compact(o.Subjects)
+	return o
+}
+
+// link builds an absolute link for notifications.
+func (s *Service) link(path string) string { return s.o.PublicURL + path }
