@@ -13,13 +13,14 @@ import (
 type SubjectMatch struct {
 	// ID is a digest of the subject hash: stable across runs and engines,
 	// but it does not expose the keyed hash itself.
-	ID                string
-	Reports           int      // reports naming the subject
-	DistinctReporters int      // reporter hashes plus anonymous cases
-	AnonymousReports  int      // how many of Reports were anonymous
-	Cases             []string // sorted
-	Departments       []string // sorted
-	First, Last       time.Time
+	ID                string    `json:"id"`
+	Reports           int       `json:"reports"`            // reports naming the subject
+	DistinctReporters int       `json:"distinct_reporters"` // reporter hashes plus anonymous cases
+	AnonymousReports  int       `json:"anonymous_reports"`  // how many of Reports were anonymous
+	Cases             []string  `json:"cases"`              // sorted
+	Departments       []string  `json:"departments"`        // sorted
+	First             time.Time `json:"first"`
+	Last              time.Time `json:"last"`
 }
 
 // RepeatSubjects returns every subject named by at least two distinct

@@ -82,8 +82,8 @@ type Table struct {
 	Rows      []string `json:"rows"`
 	Cols      []string `json:"cols"`
 	Cells     [][]Cell `json:"cells"` // Cells[row][col]
-	RowTotals []Cell   `json:"rowTotals"`
-	ColTotals []Cell   `json:"colTotals"`
+	RowTotals []Cell   `json:"row_totals"`
+	ColTotals []Cell   `json:"col_totals"`
 	Total     Cell     `json:"total"`
 }
 

@@ -286,6 +286,17 @@ func (a *App) Addr() string { return a.listener.Addr().String() }
 // Catalog is the event catalog of the running targets.
 func (a *App) Catalog() *events.Catalog { return a.catalog }
 
+// Target returns the running target called name, or nil (tests inspect
+// read models through it).
+func (a *App) Target(name string) platform.Target {
+	for _, t := range a.targets {
+		if t.Name() == name {
+			return t
+		}
+	}
+	return nil
+}
+
 // Router exposes the HTTP routes (OpenAPI drift tests).
 func (a *App) Router() *httpapi.Router { return a.server.Router() }
 
