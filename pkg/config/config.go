@@ -32,14 +32,15 @@ type Config struct {
 	LogFormat   string        `envconfig:"LOG_FORMAT" default:"json" desc:"Log format: json or text"`
 	ShutdownTTL time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"10s" desc:"How long graceful shutdown may take before the process exits"`
 
-	NATS     NATS
-	Temporal Temporal
-	Redis    Redis
-	HTTP     HTTP
-	Auth     Auth
-	Crypto   Crypto
-	Privacy  Privacy
-	Notify   Notify
+	NATS       NATS
+	Temporal   Temporal
+	Redis      Redis
+	HTTP       HTTP
+	Auth       Auth
+	Crypto     Crypto
+	Privacy    Privacy
+	Notify     Notify
+	Resolution Resolution
 }
 
 // NATS configures the connection to NATS JetStream, the system of record.
@@ -111,6 +112,59 @@ type Crypto struct {
 type Privacy struct {
 	MinCellSize int    `envconfig:"MIN_CELL_SIZE" default:"5" desc:"Smallest group any aggregate may show (smaller cells are suppressed)"`
 	HMACSecret  string `envconfig:"HMAC_SECRET" desc:"Server secret for keyed hashes of identifiers (base64, at least 32 bytes)"`
+}
+
+// Resolution configures the resolution service's data retention.
+type Resolution struct {
+	Retention       time.Duration `envconfig:"RETENTION" default:"61320h" desc:"How long a closed case is kept before secure deletion (default 7 years); a legal hold blocks deletion"`
+	RetentionByType string        `envconfig:"RETENTION_BY_CATEGORY" desc:"Retention per case category overriding DEIOPS_RESOLUTION_RETENTION, e.g. microaggression:26280h,retaliation:87600h"`
+	RetentionSweep  time.Duration `envconfig:"RETENTION_SWEEP" default:"1h" desc:"How often closed cases past their retention are looked for"`
+}
+
+// RetentionFor returns the retention of a case category.
+func (r Resolution) RetentionFor(category string) time.Duration {
+	if d, ok := r.retentionByType()[category]; ok {
+		return d
+	}
+	return r.Retention
+}
+
+func (r Resolution) retentionByType() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, kv := range strings.Split(r.RetentionByType, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), ":")
+		if !ok {
+			continue
+		}
+		if d, err := time.ParseDuration(strings.TrimSpace(v)); err == nil {
+			out[strings.TrimSpace(k)] = d
+		}
+	}
+	return out
+}
+
+func (r Resolution) problems() []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s_%s: %s", Prefix, name, fmt.Sprintf(format, args...)))
+	}
+	if r.Retention <= 0 {
+		bad("RESOLUTION_RETENTION", "must be positive")
+	}
+	if r.RetentionSweep <= 0 {
+		bad("RESOLUTION_RETENTION_SWEEP", "must be positive")
+	}
+	if strings.TrimSpace(r.RetentionByType) == "" {
+		return errs
+	}
+	for _, kv := range strings.Split(r.RetentionByType, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), ":")
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if !ok || strings.TrimSpace(k) == "" || err != nil || d <= 0 {
+			bad("RESOLUTION_RETENTION_BY_CATEGORY", "%q is not category:duration with a positive duration", strings.TrimSpace(kv))
+		}
+	}
+	return errs
 }
 
 // Notify configures delivery of notifications (generic text and a link,
@@ -269,6 +323,7 @@ func (c Config) Validate() error {
 		bad("PRIVACY_HMAC_SECRET", "required: identifiers are matched by keyed hash (deiops dev generates one)")
 	}
 	errs = append(errs, c.Notify.problems(c.NATS.AckWait)...)
+	errs = append(errs, c.Resolution.problems()...)
 	return errors.Join(errs...)
 }
 

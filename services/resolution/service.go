@@ -147,7 +147,11 @@ func (s *Service) Start(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		s.retain(runCtx, adapters.Deleter{Cases: cases, Keys: creds})
+	}()
 	go func() {
 		defer s.wg.Done()
 		if err := s.patterns.Run(runCtx); err != nil {
@@ -181,6 +185,31 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	errs = append(errs, s.guidance.Stop(ctx), s.policies.Stop(ctx))
 	return errors.Join(errs...)
+}
+
+// retain deletes closed cases past their retention, every sweep interval.
+func (s *Service) retain(ctx context.Context, del adapters.Deleter) {
+	cfg := s.deps.Config.Resolution
+	every := cfg.RetentionSweep
+	if every <= 0 {
+		every = time.Hour
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ids, err := s.app.Sweep(ctx, time.Now(), cfg.RetentionFor, del)
+		if len(ids) > 0 {
+			s.deps.Logger.Info("retention: closed cases deleted", "count", len(ids))
+		}
+		if err != nil && ctx.Err() == nil {
+			s.deps.Logger.Warn("retention sweep", "error", err)
+		}
+	}
 }
 
 // App exposes the use cases (tests).

@@ -75,9 +75,10 @@ func (c *Cases) Update(ctx context.Context, id string, fn func(*app.Record) ([]e
 	return err
 }
 
-// Delete removes a case for good (retention): the key is purged, which
-// rolls up every earlier revision of it in the bucket's stream.
-func (c *Cases) Delete(ctx context.Context, id string) error {
+// DeleteCase removes a case for good (retention): the key is purged,
+// which rolls up every earlier revision of it in the bucket's stream, so
+// the sealed content leaves the store rather than being marked deleted.
+func (c *Cases) DeleteCase(ctx context.Context, id string) error {
 	return c.repo.Purge(ctx, id)
 }
 
@@ -126,6 +127,18 @@ func (s *Credentials) Get(ctx context.Context, key string) (app.Credential, erro
 
 // Delete removes a key (retention).
 func (s *Credentials) Delete(ctx context.Context, key string) error { return s.repo.Purge(ctx, key) }
+
+// Deleter combines the two stores for retention.
+type Deleter struct {
+	Cases *Cases
+	Keys  *Credentials
+}
+
+// DeleteCase implements app.Deleter.
+func (d Deleter) DeleteCase(ctx context.Context, id string) error { return d.Cases.DeleteCase(ctx, id) }
+
+// DeleteKey implements app.Deleter.
+func (d Deleter) DeleteKey(ctx context.Context, key string) error { return d.Keys.Delete(ctx, key) }
 
 // MaxAuditEntries bounds one case's trail in one record; older entries
 // stay in the bucket's history-free stream only as long as the record, so
