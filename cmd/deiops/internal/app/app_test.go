@@ -29,7 +29,7 @@ import (
 )
 
 // testConfig is a complete configuration against the given servers.
-func testConfig(t *testing.T, natsURL, temporalAddr, namespace, redisURL string) (config.Config, *auth.DevIssuer) {
+func testConfig(t testing.TB, natsURL, temporalAddr, namespace, redisURL string) (config.Config, *auth.DevIssuer) {
 	t.Helper()
 	t.Setenv("DEIOPS_AUTH_DEV", "true")
 	_, ring, err := crypto.GenerateKeyring()

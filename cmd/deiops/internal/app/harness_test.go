@@ -50,7 +50,7 @@ type process struct {
 }
 
 // start runs a process with cfg until stop (or the test's end).
-func start(t *testing.T, cfg config.Config, dev *auth.DevIssuer) *process {
+func start(t testing.TB, cfg config.Config, dev *auth.DevIssuer) *process {
 	t.Helper()
 	p := &process{logs: &syncBuffer{}, spans: tracetest.NewSpanRecorder(), done: make(chan error, 1)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -91,7 +91,7 @@ func (p *process) stop() {
 
 // api is an HTTP client of a process.
 type api struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	dev  *auth.DevIssuer
 }
@@ -175,7 +175,7 @@ const hospital = "id,display_name,email,department,role,training_level,cohort,si
 	"off1,Noor Haddad,off1@example.org,dei,dei_officer,,,north,,true\n" +
 	"lead,Jo Smith,lead@example.org,med,department_lead,,,north,,true\n"
 
-func importHospital(t *testing.T, a api) {
+func importHospital(t testing.TB, a api) {
 	t.Helper()
 	must[map[string]any](a, http.StatusOK, http.MethodPost, "/v1/directory/imports", a.token("ops", "admin"), hospital)
 }
