@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -107,6 +108,11 @@ type App struct {
 	consumers []*bus.Consumer
 	running   []*bus.Running
 	workers   []worker.Worker
+
+	workersMu    sync.Mutex
+	started      []worker.Worker
+	stopStarting context.CancelFunc
+	workersDone  chan struct{}
 }
 
 // New builds the process; nothing runs until Run.
@@ -339,11 +345,10 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.running = append(a.running, r)
 	}
-	for _, w := range a.workers {
-		if err := w.Start(); err != nil {
-			return fmt.Errorf("start temporal worker: %w", err)
-		}
-	}
+	// Workers start in the background: a process whose Temporal is not
+	// reachable yet still serves HTTP and consumes events (intake never
+	// waits on Temporal); the workers join when it answers.
+	a.startWorkers(ctx)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- a.server.Serve(ctx, a.listener) }()
 	a.log.Info("deiops serving", "addr", a.Addr(), "targets", a.cfg.Targets())
@@ -355,6 +360,55 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// startWorkers starts every Temporal worker, retrying each until it
+// starts or ctx ends.
+func (a *App) startWorkers(ctx context.Context) {
+	ctx, a.stopStarting = context.WithCancel(ctx)
+	a.workersDone = make(chan struct{})
+	go func() {
+		defer close(a.workersDone)
+		for _, w := range a.workers {
+			for delay := time.Second; ; delay = min(2*delay, 30*time.Second) {
+				err := w.Start()
+				if err == nil {
+					a.workersMu.Lock()
+					a.started = append(a.started, w)
+					a.workersMu.Unlock()
+					break
+				}
+				a.log.Warn("temporal worker not started; retrying", "error", err, "retry_in", delay)
+				t := time.NewTimer(delay)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
+		}
+	}()
+}
+
+// stopWorkers stops the workers that started, after the starter gave up.
+func (a *App) stopWorkers(ctx context.Context) {
+	if a.stopStarting != nil {
+		a.stopStarting()
+		select {
+		case <-a.workersDone:
+		case <-ctx.Done():
+			a.log.Warn("temporal worker start still pending at shutdown")
+		}
+	}
+	a.workersMu.Lock()
+	started := a.started
+	a.started = nil
+	a.workersMu.Unlock()
+	for _, w := range started {
+		w.Stop()
+	}
+	a.workers = nil
 }
 
 // close tears down in dependency order; safe on a partly built App.
@@ -377,10 +431,7 @@ func (a *App) close(ctx context.Context) {
 	for _, t := range a.targets {
 		_ = t.Stop(ctx)
 	}
-	for _, w := range a.workers {
-		w.Stop()
-	}
-	a.workers = nil
+	a.stopWorkers(ctx)
 	if a.temporal != nil {
 		a.temporal.Close()
 		a.temporal = nil

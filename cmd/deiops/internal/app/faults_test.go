@@ -276,3 +276,22 @@ func officerActor() resapp.Actor {
 func listByID(id string) *workflowservice.ListWorkflowExecutionsRequest {
 	return &workflowservice.ListWorkflowExecutionsRequest{Namespace: "default", Query: "WorkflowId = '" + id + "'"}
 }
+
+// TestServesBeforeTemporalIsReachable starts a process whose Temporal
+// does not answer: it serves, takes reports, and says it is not ready.
+func TestServesBeforeTemporalIsReachable(t *testing.T) {
+	ns := testkit.NATS(t)
+	rd := testkit.Redis(t)
+	port, err := devstack.FreePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, dev := testConfig(t, ns.URL(), fmt.Sprintf("127.0.0.1:%d", port), "default", rd.URL)
+	p := start(t, cfg, dev)
+	a := api{t: t, base: p.base, dev: dev}
+	importHospital(t, a)
+	must[receipt](a, http.StatusCreated, http.MethodPost, "/v1/reports", "", anonymousReport("no temporal"))
+	if code, body := a.call(http.MethodGet, "/readyz", "", nil); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz without Temporal: %d %s", code, body)
+	}
+}

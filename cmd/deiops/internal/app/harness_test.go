@@ -39,6 +39,9 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// probeClient gives up on a process that does not answer.
+var probeClient = &http.Client{Timeout: 2 * time.Second}
+
 // process is one running deiops process under test.
 type process struct {
 	app    *app.App
@@ -69,7 +72,7 @@ func start(t testing.TB, cfg config.Config, dev *auth.DevIssuer) *process {
 	t.Cleanup(p.stop)
 	p.base = "http://" + p.app.Addr()
 	testkit.Eventually(t, 60*time.Second, "serving", func() bool {
-		resp, err := http.Get(p.base + "/healthz")
+		resp, err := probeClient.Get(p.base + "/healthz")
 		if err != nil {
 			return false
 		}
