@@ -28,7 +28,7 @@ type Requested struct {
 	NotificationID string   `json:"notification_id" desc:"Idempotency key of the notification; publishers use it as the event id" pattern:"^[A-Za-z0-9._:-]{1,128}$"`
 	Recipients     []string `json:"recipients" desc:"Directory person ids to notify; empty only when fallback is true" maxItems:"1000"`
 	Fallback       bool     `json:"fallback" desc:"No eligible person could be named: deliver to the configured fallback address and webhook (e.g. the DEI office) instead"`
-	Template       Template `json:"template" enum:"case_attention,case_assigned,checkin_due,training_reminder,training_overdue,training_escalated,digest" desc:"Code of the fixed, generic message text"`
+	Template       Template `json:"template" enum:"case_attention,case_assigned,checkin_due,training_reminder,training_overdue,training_escalated,digest,mentorship_proposed,mentorship_matched,first_meeting_nudge,fit_check,inactivity_warning,feedback_request,gathering_reminder,gathering_cancelled,waitlist_promoted,group_announcement" desc:"Code of the fixed, generic message text"`
 	Link           string   `json:"link" desc:"Absolute http(s) URL into deiops, built from DEIOPS_HTTP_PUBLIC_URL by the publisher" format:"uri" maxLength:"800"`
 	Reference      string   `json:"reference" desc:"Id of what the notification is about (a case id, an assignment id); never content; empty when none" pattern:"^[A-Za-z0-9._:-]{0,128}$"`
 	RequestedBy    string   `json:"requested_by" desc:"Service that asked for the notification, e.g. resolution" pattern:"^[a-z][a-z0-9_-]{0,63}$"`

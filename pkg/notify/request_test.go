@@ -21,6 +21,17 @@ func TestTemplatesRenderOnlyTheirGenericTextAndTheLink(t *testing.T) {
 		notify.TemplateTrainingOverdue:   {"deiops: a training is overdue", "A training assigned to you in deiops is overdue." + tail},
 		notify.TemplateTrainingEscalated: {"deiops: a training needs your follow-up", "A training in deiops needs your follow-up." + tail},
 		notify.TemplateDigest:            {"deiops: your summary is ready", "A summary of recent activity in deiops is ready for you." + tail},
+
+		notify.TemplateMentorshipProposed: {"deiops: a mentorship proposal is waiting", "A mentorship proposal in deiops is waiting for your answer." + tail},
+		notify.TemplateMentorshipMatched:  {"deiops: your mentorship is confirmed", "A mentorship in deiops is confirmed." + tail},
+		notify.TemplateFirstMeetingNudge:  {"deiops: time to plan a first meeting", "A mentorship in deiops is waiting for its first meeting." + tail},
+		notify.TemplateFitCheck:           {"deiops: how is your mentorship going?", "A mentorship in deiops asks how it is going." + tail},
+		notify.TemplateInactivityWarning:  {"deiops: a mentorship will end soon", "A mentorship in deiops has been quiet and will end soon unless there is activity." + tail},
+		notify.TemplateFeedbackRequest:    {"deiops: feedback requested", "A mentorship in deiops has ended; your feedback is welcome." + tail},
+		notify.TemplateGatheringReminder:  {"deiops: a gathering is coming up", "A gathering you signed up for in deiops is coming up." + tail},
+		notify.TemplateGatheringCancelled: {"deiops: a gathering was cancelled", "A gathering you signed up for in deiops was cancelled." + tail},
+		notify.TemplateWaitlistPromoted:   {"deiops: a place opened for you", "A place opened for you at a gathering in deiops." + tail},
+		notify.TemplateGroupAnnouncement:  {"deiops: a new group announcement", "A group you belong to in deiops posted an announcement." + tail},
 	}
 	if got := notify.Templates(); len(got) != len(want) {
 		t.Fatalf("Templates() = %v, want the %d codes of the contract", got, len(want))

@@ -18,6 +18,17 @@ const (
 	TemplateTrainingOverdue   Template = "training_overdue"
 	TemplateTrainingEscalated Template = "training_escalated"
 	TemplateDigest            Template = "digest"
+
+	TemplateMentorshipProposed Template = "mentorship_proposed"
+	TemplateMentorshipMatched  Template = "mentorship_matched"
+	TemplateFirstMeetingNudge  Template = "first_meeting_nudge"
+	TemplateFitCheck           Template = "fit_check"
+	TemplateInactivityWarning  Template = "inactivity_warning"
+	TemplateFeedbackRequest    Template = "feedback_request"
+	TemplateGatheringReminder  Template = "gathering_reminder"
+	TemplateGatheringCancelled Template = "gathering_cancelled"
+	TemplateWaitlistPromoted   Template = "waitlist_promoted"
+	TemplateGroupAnnouncement  Template = "group_announcement"
 )
 
 // Content is a rendered notification.
@@ -42,6 +53,17 @@ var templates = map[Template]text{
 	TemplateTrainingOverdue:   {"deiops: a training is overdue", "A training assigned to you in deiops is overdue."},
 	TemplateTrainingEscalated: {"deiops: a training needs your follow-up", "A training in deiops needs your follow-up."},
 	TemplateDigest:            {"deiops: your summary is ready", "A summary of recent activity in deiops is ready for you."},
+
+	TemplateMentorshipProposed: {"deiops: a mentorship proposal is waiting", "A mentorship proposal in deiops is waiting for your answer."},
+	TemplateMentorshipMatched:  {"deiops: your mentorship is confirmed", "A mentorship in deiops is confirmed."},
+	TemplateFirstMeetingNudge:  {"deiops: time to plan a first meeting", "A mentorship in deiops is waiting for its first meeting."},
+	TemplateFitCheck:           {"deiops: how is your mentorship going?", "A mentorship in deiops asks how it is going."},
+	TemplateInactivityWarning:  {"deiops: a mentorship will end soon", "A mentorship in deiops has been quiet and will end soon unless there is activity."},
+	TemplateFeedbackRequest:    {"deiops: feedback requested", "A mentorship in deiops has ended; your feedback is welcome."},
+	TemplateGatheringReminder:  {"deiops: a gathering is coming up", "A gathering you signed up for in deiops is coming up."},
+	TemplateGatheringCancelled: {"deiops: a gathering was cancelled", "A gathering you signed up for in deiops was cancelled."},
+	TemplateWaitlistPromoted:   {"deiops: a place opened for you", "A place opened for you at a gathering in deiops."},
+	TemplateGroupAnnouncement:  {"deiops: a new group announcement", "A group you belong to in deiops posted an announcement."},
 }
 
 // bodyFormat puts the link after the template's sentence; nothing else is
