@@ -48,6 +48,7 @@ type Service struct {
 	mu      sync.Mutex
 	app     *app.Service
 	index   *adapters.Index
+	started *adapters.Started
 	running []*bus.Running
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -138,8 +139,11 @@ func (s *Service) Start(ctx context.Context) error {
 	if s.index, err = adapters.StartIndex(ctx, cases.Repo().KV(), d.Logger.With("component", "case-index")); err != nil {
 		return err
 	}
+	if s.started, err = adapters.StartStarted(ctx, d.Bus, d.Logger.With("component", "started-escalations")); err != nil {
+		return err
+	}
 	s.app = app.New(app.Options{
-		Cases: cases, Credentials: creds, Audit: audit, Index: s.index, Directory: d.Directory, Hasher: d.Hasher,
+		Cases: cases, Credentials: creds, Audit: audit, Index: s.index, Starts: s.started, Directory: d.Directory, Hasher: d.Hasher,
 		NotificationEvent: notification, PublicURL: d.Config.HTTP.PublicURL, Logger: d.Logger,
 	})
 	s.http.App, s.esc.App, s.esc.Cases, s.acts.App = s.app, s.app, cases, s.app
@@ -150,7 +154,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
-		s.retain(runCtx, adapters.Deleter{Cases: cases, Keys: creds})
+		s.retain(runCtx, adapters.Deleter{Cases: cases, Keys: creds, Started: s.started})
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -182,6 +186,10 @@ func (s *Service) Stop(ctx context.Context) error {
 	if s.index != nil {
 		s.index.Stop()
 		s.index = nil
+	}
+	if s.started != nil {
+		s.started.Stop()
+		s.started = nil
 	}
 	errs = append(errs, s.guidance.Stop(ctx), s.policies.Stop(ctx))
 	return errors.Join(errs...)

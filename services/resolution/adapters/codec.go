@@ -25,32 +25,29 @@ const reporterMark = "@reporter"
 // an operator needs is in clear: ids, codes, times. Everything restricted
 // is in Sealed, one AES-GCM ciphertext bound to the case id.
 type caseWire struct {
-	V               int              `json:"v"`
-	ID              string           `json:"id"`
-	State           string           `json:"state"`
-	Category        string           `json:"category"`
-	Severity        string           `json:"severity,omitempty"`
-	Route           string           `json:"route,omitempty"`
-	Assignee        string           `json:"assignee,omitempty"`
-	Recused         []string         `json:"recused,omitempty"`
-	Outcome         string           `json:"outcome,omitempty"`
-	LegalHold       bool             `json:"legal_hold,omitempty"`
-	AckAt           time.Time        `json:"ack_at,omitzero"`
-	OpenedAt        time.Time        `json:"opened_at"`
-	Reopenings      int              `json:"reopenings,omitempty"`
-	LinkedFrom      string           `json:"linked_from,omitempty"`
-	Report          reportWire       `json:"report"`
-	Notes           []entryWire      `json:"notes,omitempty"`
-	Messages        []entryWire      `json:"messages,omitempty"`
-	Checkins        []checkinWire    `json:"checkins,omitempty"`
-	Timeline        []timelineWire   `json:"timeline"`
-	ReporterHash    string           `json:"reporter_hash,omitempty"`
-	ExcludedHashes  []string         `json:"excluded_hashes,omitempty"`
-	Escalations     []app.Escalation `json:"escalations,omitempty"`
-	WorkflowStarted bool             `json:"workflow_started,omitempty"`
-	PolicyID        string           `json:"policy_id,omitempty"`
-	PolicyVersion   int              `json:"policy_version,omitempty"`
-	Sealed          crypto.Sealed    `json:"sealed"`
+	V              int              `json:"v"`
+	ID             string           `json:"id"`
+	State          string           `json:"state"`
+	Category       string           `json:"category"`
+	Severity       string           `json:"severity,omitempty"`
+	Route          string           `json:"route,omitempty"`
+	Assignee       string           `json:"assignee,omitempty"`
+	Recused        []string         `json:"recused,omitempty"`
+	Outcome        string           `json:"outcome,omitempty"`
+	LegalHold      bool             `json:"legal_hold,omitempty"`
+	AckAt          time.Time        `json:"ack_at,omitzero"`
+	OpenedAt       time.Time        `json:"opened_at"`
+	Reopenings     int              `json:"reopenings,omitempty"`
+	LinkedFrom     string           `json:"linked_from,omitempty"`
+	Report         reportWire       `json:"report"`
+	Notes          []entryWire      `json:"notes,omitempty"`
+	Messages       []entryWire      `json:"messages,omitempty"`
+	Checkins       []checkinWire    `json:"checkins,omitempty"`
+	Timeline       []timelineWire   `json:"timeline"`
+	ReporterHash   string           `json:"reporter_hash,omitempty"`
+	ExcludedHashes []string         `json:"excluded_hashes,omitempty"`
+	Escalations    []app.Escalation `json:"escalations,omitempty"`
+	Sealed         crypto.Sealed    `json:"sealed"`
 }
 
 type reportWire struct {
@@ -126,7 +123,6 @@ func (c CaseCodec) Marshal(id string, r *app.Record) ([]byte, error) {
 		Report: reportWire{Category: string(rep.Category), OccurredAt: rep.OccurredAt, Department: rep.DepartmentID,
 			Site: rep.Site, DesiredOutcome: string(rep.DesiredOutcome), Anonymous: rep.Anonymous},
 		ReporterHash: r.ReporterHash, ExcludedHashes: r.ExcludedHashes, Escalations: r.Escalations,
-		WorkflowStarted: r.WorkflowStarted, PolicyID: r.PolicyID, PolicyVersion: r.PolicyVersion,
 	}
 	sec := restricted{Narrative: rep.Narrative.Reveal(), ReporterID: rep.ReporterID, CaseKey: r.CaseKey}
 	for _, p := range rep.Involved {
@@ -220,7 +216,7 @@ func (c CaseCodec) Unmarshal(id string, data []byte) (*app.Record, error) {
 		return nil, err
 	}
 	return &app.Record{Case: cs, ReporterHash: w.ReporterHash, ExcludedHashes: w.ExcludedHashes, Escalations: w.Escalations,
-		WorkflowStarted: w.WorkflowStarted, PolicyID: w.PolicyID, PolicyVersion: w.PolicyVersion, CaseKey: sec.CaseKey}, nil
+		CaseKey: sec.CaseKey}, nil
 }
 
 // summaryOf decodes the clear part of a stored case for the index, without
@@ -232,7 +228,7 @@ func summaryOf(state []byte) (app.Summary, error) {
 	}
 	s := app.Summary{ID: w.ID, State: domain.State(w.State), Category: w.Category, Severity: w.Severity,
 		Department: w.Report.Department, Assignee: w.Assignee, OpenedAt: w.OpenedAt, LinkedFrom: w.LinkedFrom,
-		ReporterHash: w.ReporterHash, ExcludedHashes: w.ExcludedHashes, WorkflowStarted: w.WorkflowStarted,
+		ReporterHash: w.ReporterHash, ExcludedHashes: w.ExcludedHashes,
 		LegalHold: w.LegalHold, Anonymous: w.Report.Anonymous}
 	for _, e := range w.Escalations {
 		s.Notified = append(s.Notified, e.Recipients...)

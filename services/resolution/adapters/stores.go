@@ -130,12 +130,18 @@ func (s *Credentials) Delete(ctx context.Context, key string) error { return s.r
 
 // Deleter combines the two stores for retention.
 type Deleter struct {
-	Cases *Cases
-	Keys  *Credentials
+	Cases   *Cases
+	Keys    *Credentials
+	Started *Started
 }
 
 // DeleteCase implements app.Deleter.
-func (d Deleter) DeleteCase(ctx context.Context, id string) error { return d.Cases.DeleteCase(ctx, id) }
+func (d Deleter) DeleteCase(ctx context.Context, id string) error {
+	if err := d.Cases.DeleteCase(ctx, id); err != nil {
+		return err
+	}
+	return d.Started.Forget(ctx, id)
+}
 
 // DeleteKey implements app.Deleter.
 func (d Deleter) DeleteKey(ctx context.Context, key string) error { return d.Keys.Delete(ctx, key) }

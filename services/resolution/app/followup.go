@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/services/resolution/contract"
@@ -90,13 +91,13 @@ func (s *Service) OpenLinked(ctx context.Context, in escalation.OpenLinkedCaseIn
 
 // MarkStarted records that a case's escalation runs, with the policy it keeps.
 func (s *Service) MarkStarted(ctx context.Context, caseID string, p escalation.Policy) error {
-	return s.o.Cases.Update(ctx, caseID, func(r *Record) ([]events.Event, error) {
-		if r.WorkflowStarted && r.PolicyID == p.ID && r.PolicyVersion == p.Version {
-			return nil, nil
-		}
-		r.WorkflowStarted, r.PolicyID, r.PolicyVersion = true, p.ID, p.Version
-		return nil, nil
-	})
+	return s.o.Starts.Mark(ctx, caseID, p.ID, p.Version)
+}
+
+// Started reports whether a case's escalation is known to run, and under
+// which policy version.
+func (s *Service) Started(caseID string) (policyID string, version int, ok bool) {
+	return s.o.Starts.Get(caseID)
 }
 
 // HandlerLeft clears person from every case they were assigned and tells
@@ -120,11 +121,13 @@ func (s *Service) HandlerLeft(ctx context.Context, person string) error {
 	return errors.Join(errs...)
 }
 
-// Pending lists cases whose escalation is not known to run yet.
-func (s *Service) Pending() []string {
+// Pending lists cases opened more than grace ago whose escalation is not
+// known to run (younger ones are still with their report event).
+func (s *Service) Pending(grace time.Duration) []string {
 	var ids []string
+	cutoff := s.o.Now().Add(-grace)
 	for _, c := range s.o.Index.All() {
-		if !c.WorkflowStarted {
+		if _, _, ok := s.o.Starts.Get(c.ID); !ok && c.OpenedAt.Before(cutoff) {
 			ids = append(ids, c.ID)
 		}
 	}

@@ -27,10 +27,6 @@ type Record struct {
 	// Escalations lists every escalation notice sent; its recipients may
 	// act on the case.
 	Escalations []Escalation
-	// WorkflowStarted is set once the escalation workflow is known to run.
-	WorkflowStarted bool
-	PolicyID        string
-	PolicyVersion   int
 	// CaseKey is an anonymous case's key (restricted, sealed at rest), kept
 	// so that retention can delete the key with the case.
 	CaseKey string
@@ -98,21 +94,27 @@ type Audit interface {
 
 // Summary is a case as lists show it (no content).
 type Summary struct {
-	ID              string       `json:"id"`
-	State           domain.State `json:"state"`
-	Category        string       `json:"category"`
-	Severity        string       `json:"severity,omitempty"`
-	Department      string       `json:"department"`
-	Assignee        string       `json:"assignee,omitempty"`
-	OpenedAt        time.Time    `json:"opened_at"`
-	LinkedFrom      string       `json:"linked_from,omitempty"`
-	ReporterHash    string       `json:"-"`
-	ExcludedHashes  []string     `json:"-"`
-	Notified        []string     `json:"-"`
-	WorkflowStarted bool         `json:"-"`
-	LegalHold       bool         `json:"-"`
-	Anonymous       bool         `json:"-"`
-	ClosedAt        time.Time    `json:"-"`
+	ID             string       `json:"id"`
+	State          domain.State `json:"state"`
+	Category       string       `json:"category"`
+	Severity       string       `json:"severity,omitempty"`
+	Department     string       `json:"department"`
+	Assignee       string       `json:"assignee,omitempty"`
+	OpenedAt       time.Time    `json:"opened_at"`
+	LinkedFrom     string       `json:"linked_from,omitempty"`
+	ReporterHash   string       `json:"-"`
+	ExcludedHashes []string     `json:"-"`
+	Notified       []string     `json:"-"`
+	LegalHold      bool         `json:"-"`
+	Anonymous      bool         `json:"-"`
+	ClosedAt       time.Time    `json:"-"`
+}
+
+// Starts records which cases' escalation workflows run, with the policy
+// version each keeps.
+type Starts interface {
+	Mark(ctx context.Context, caseID, policyID string, version int) error
+	Get(caseID string) (policyID string, version int, ok bool)
 }
 
 // Index is a read model of case summaries, rebuilt from the case store.

@@ -41,6 +41,7 @@ type Options struct {
 	Credentials Credentials
 	Audit       Audit
 	Index       Index
+	Starts      Starts
 	Directory   Directory
 	Hasher      *crypto.Hasher
 	// NotificationEvent builds the notification request event.

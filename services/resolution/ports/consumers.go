@@ -21,7 +21,7 @@ func isNotFound(err error) bool { return errors.Is(err, app.ErrNotFound) }
 //     workflow signals, in order;
 //   - resolution-directory: a handler who leaves is taken off their cases.
 func (e *Escalations) Consumers() []*bus.Consumer {
-	start := &bus.Consumer{Name: "resolution-escalation-start", Concurrency: 8}
+	start := &bus.Consumer{Name: "resolution-escalation-start", Concurrency: 32}
 	bus.On(start, func(ctx context.Context, _ events.Envelope, r contract.ReportSubmitted) error {
 		return e.Start(ctx, r.CaseID)
 	})

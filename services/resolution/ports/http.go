@@ -353,7 +353,7 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, r, http.StatusOK, caseView(rec))
+	httpapi.WriteJSON(w, r, http.StatusOK, h.view(rec))
 }
 
 func (h *HTTP) act(parse func(*http.Request) (app.Action, error)) http.HandlerFunc {
@@ -369,7 +369,7 @@ func (h *HTTP) act(parse func(*http.Request) (app.Action, error)) http.HandlerFu
 			h.fail(w, r, err)
 			return
 		}
-		httpapi.WriteJSON(w, r, http.StatusOK, caseView(rec))
+		httpapi.WriteJSON(w, r, http.StatusOK, h.view(rec))
 	}
 }
 
@@ -424,6 +424,11 @@ func (h *HTTP) auditTrail(w http.ResponseWriter, r *http.Request) {
 		entries = []app.AuditEntry{}
 	}
 	httpapi.WriteJSON(w, r, http.StatusOK, AuditTrail{CaseID: id, Entries: entries})
+}
+
+func (h *HTTP) view(r *app.Record) CaseView {
+	id, version, _ := h.App.Started(r.Case.ID())
+	return caseView(r, id, version)
 }
 
 // fail maps use-case errors to problems. Messages never echo content.

@@ -209,7 +209,7 @@ type CaseView struct {
 	Timeline       []TimelineEntry `json:"timeline"`
 }
 
-func caseView(r *app.Record) CaseView {
+func caseView(r *app.Record, policyID string, policyVersion int) CaseView {
 	c := r.Case
 	rep := c.Report()
 	v := CaseView{
@@ -217,7 +217,7 @@ func caseView(r *app.Record) CaseView {
 		Department: rep.DepartmentID(), Site: rep.Site(), OccurredAt: rep.OccurredAt(), OpenedAt: c.OpenedAt(),
 		AcknowledgedAt: c.AcknowledgedAt(), Assignee: c.Assignee(), Outcome: c.Outcome(), LegalHold: c.LegalHold(),
 		DesiredOutcome: string(rep.DesiredOutcome()), Anonymous: rep.Anonymous(), LinkedFrom: c.LinkedFrom(),
-		PolicyID: r.PolicyID, PolicyVersion: r.PolicyVersion, Narrative: rep.Narrative().Reveal(),
+		PolicyID: policyID, PolicyVersion: policyVersion, Narrative: rep.Narrative().Reveal(),
 		Involved: []Party{}, Witnesses: []string{}, Messages: []Message{}, Checkins: checkins(c), Timeline: []TimelineEntry{},
 	}
 	for _, p := range rep.Involved() {

@@ -72,15 +72,15 @@ func (e *Escalations) options(caseID string) client.StartWorkflowOptions {
 
 // Start starts a case's escalation; a case already started is fine.
 func (e *Escalations) Start(ctx context.Context, caseID string) error {
-	in, r, err := e.input(ctx, caseID)
+	if _, _, ok := e.App.Started(caseID); ok {
+		return nil
+	}
+	in, _, err := e.input(ctx, caseID)
 	if err != nil {
 		if errors.Is(err, app.ErrNotFound) {
 			return nil // deleted by retention before it started
 		}
 		return err
-	}
-	if r.WorkflowStarted {
-		return nil
 	}
 	_, err = e.Temporal.ExecuteWorkflow(ctx, e.options(caseID), escalation.WorkflowName, in)
 	if err != nil && !isAlreadyStarted(err) {
@@ -148,7 +148,7 @@ func isAlreadyStarted(err error) bool {
 // Reconcile starts the escalation of every case not known to run, every
 // interval until ctx ends. The report event normally starts it; this
 // catches cases whose event ran out of deliveries while Temporal was down.
-func (e *Escalations) Reconcile(ctx context.Context, pending func() []string, interval time.Duration) {
+func (e *Escalations) Reconcile(ctx context.Context, pending func(grace time.Duration) []string, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -157,7 +157,7 @@ func (e *Escalations) Reconcile(ctx context.Context, pending func() []string, in
 			return
 		case <-t.C:
 		}
-		for _, id := range pending() {
+		for _, id := range pending(interval) {
 			if err := e.Start(ctx, id); err != nil && ctx.Err() == nil {
 				e.Logger.WarnContext(ctx, "escalation reconcile: start failed; will retry", "case_id", id, "error", err)
 				break // Temporal is likely down: try the rest next tick
