@@ -219,17 +219,34 @@ func (c CaseCodec) Unmarshal(id string, data []byte) (*app.Record, error) {
 		CaseKey: sec.CaseKey}, nil
 }
 
+// summaryWire is the part of caseWire the index reads; leaving the
+// sealed part out spares decoding it on every revision.
+type summaryWire struct {
+	ID             string           `json:"id"`
+	State          string           `json:"state"`
+	Category       string           `json:"category"`
+	Severity       string           `json:"severity"`
+	Assignee       string           `json:"assignee"`
+	LegalHold      bool             `json:"legal_hold"`
+	OpenedAt       time.Time        `json:"opened_at"`
+	LinkedFrom     string           `json:"linked_from"`
+	Report         reportWire       `json:"report"`
+	Timeline       []timelineWire   `json:"timeline"`
+	ReporterHash   string           `json:"reporter_hash"`
+	ExcludedHashes []string         `json:"excluded_hashes"`
+	Escalations    []app.Escalation `json:"escalations"`
+}
+
 // summaryOf decodes the clear part of a stored case for the index, without
 // opening the sealed part.
 func summaryOf(state []byte) (app.Summary, error) {
-	var w caseWire
+	var w summaryWire
 	if err := json.Unmarshal(state, &w); err != nil {
 		return app.Summary{}, err
 	}
 	s := app.Summary{ID: w.ID, State: domain.State(w.State), Category: w.Category, Severity: w.Severity,
 		Department: w.Report.Department, Assignee: w.Assignee, OpenedAt: w.OpenedAt, LinkedFrom: w.LinkedFrom,
-		ReporterHash: w.ReporterHash, ExcludedHashes: w.ExcludedHashes,
-		LegalHold: w.LegalHold, Anonymous: w.Report.Anonymous}
+		ReporterHash: w.ReporterHash, ExcludedHashes: w.ExcludedHashes, LegalHold: w.LegalHold, Anonymous: w.Report.Anonymous}
 	for _, e := range w.Escalations {
 		s.Notified = append(s.Notified, e.Recipients...)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/services/resolution/domain"
@@ -143,26 +144,17 @@ func (s *Service) AuditTrail(ctx context.Context, a Actor, id string) ([]AuditEn
 // List returns the summaries of the cases the actor is on.
 func (s *Service) List(ctx context.Context, a Actor) []Summary {
 	officer := a.Has(RoleDEIOfficer)
-	me := s.o.Hasher.Hash("person", a.ID)
+	me, mine := s.o.Hasher.Hash("person", a.ID), s.o.Hasher.Hash("reporter", a.ID)
 	var out []Summary
 	for _, c := range s.o.Index.All() {
-		if contains(c.ExcludedHashes, me) || c.ReporterHash != "" && c.ReporterHash == s.o.Hasher.Hash("reporter", a.ID) {
+		if slices.Contains(c.ExcludedHashes, me) || c.ReporterHash != "" && c.ReporterHash == mine {
 			continue
 		}
-		if officer || c.Assignee == a.ID || contains(c.Notified, a.ID) {
+		if officer || c.Assignee == a.ID || slices.Contains(c.Notified, a.ID) {
 			out = append(out, c)
 		}
 	}
 	return out
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // IsClientError reports whether err is the caller's fault (validation,
