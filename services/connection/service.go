@@ -9,7 +9,6 @@ package connection
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -46,9 +45,7 @@ type Service struct {
 	mu      sync.Mutex
 	app     *app.Service
 	stores  *adapters.Stores
-	running []*bus.Running
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	bg      platform.Background
 }
 
 // New builds the target from its dependencies. Nothing touches the
@@ -94,19 +91,14 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.stores, s.running = stores, running
+	s.stores = stores
+	s.bg.Track(running...)
 	s.app = app.New(app.Options{
 		Profiles: stores.Profiles, Rounds: stores.Rounds, Gatherings: stores.Gatherings, Groups: stores.Groups, Programs: stores.Programs,
 		Directory: d.Directory, NotificationEvent: notification, PublicURL: d.Config.HTTP.PublicURL, Logger: s.log,
 	})
 	s.http.App, s.ms.App = s.app, s.app
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.cancel = cancel
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.sweep(runCtx, SweepInterval)
-	}()
+	s.bg.Go(ctx, func(ctx context.Context) { s.sweep(ctx, SweepInterval) })
 	return nil
 }
 
@@ -132,17 +124,7 @@ func (s *Service) sweep(ctx context.Context, every time.Duration) {
 func (s *Service) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cancel != nil {
-		s.cancel()
-		s.wg.Wait()
-		s.cancel = nil
-	}
-	var errs []error
-	for _, r := range s.running {
-		errs = append(errs, r.Stop(ctx))
-	}
-	s.running = nil
-	return errors.Join(errs...)
+	return s.bg.Stop(ctx)
 }
 
 // App exposes the use cases (tests).

@@ -46,12 +46,10 @@ type Service struct {
 	patterns *ports.Patterns
 
 	mu      sync.Mutex
+	bg      platform.Background
 	app     *app.Service
 	index   *adapters.Index
 	started *adapters.Started
-	running []*bus.Running
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
 }
 
 // New builds the target from its dependencies. Nothing touches the
@@ -135,7 +133,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.running = append(s.running, relay)
+	s.bg.Track(relay)
 	if s.index, err = adapters.StartIndex(ctx, cases.Repo().KV(), d.Logger.With("component", "case-index")); err != nil {
 		return err
 	}
@@ -149,23 +147,13 @@ func (s *Service) Start(ctx context.Context) error {
 	s.http.App, s.esc.App, s.esc.Cases, s.acts.App = s.app, s.app, cases, s.app
 	s.http.Guesses = s.guessLimiter()
 
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s.cancel = cancel
-	s.wg.Add(3)
-	go func() {
-		defer s.wg.Done()
-		s.retain(runCtx, adapters.Deleter{Cases: cases, Keys: creds, Started: s.started})
-	}()
-	go func() {
-		defer s.wg.Done()
-		if err := s.patterns.Run(runCtx); err != nil {
+	s.bg.Go(ctx, func(ctx context.Context) { s.retain(ctx, adapters.Deleter{Cases: cases, Keys: creds, Started: s.started}) })
+	s.bg.Go(ctx, func(ctx context.Context) {
+		if err := s.patterns.Run(ctx); err != nil {
 			d.Logger.Error("pattern replay stopped", "error", err)
 		}
-	}()
-	go func() {
-		defer s.wg.Done()
-		s.esc.Reconcile(runCtx, s.app.Pending, 30*time.Second)
-	}()
+	})
+	s.bg.Go(ctx, func(ctx context.Context) { s.esc.Reconcile(ctx, s.app.Pending, 30*time.Second) })
 	return nil
 }
 
@@ -173,16 +161,7 @@ func (s *Service) Start(ctx context.Context) error {
 func (s *Service) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cancel != nil {
-		s.cancel()
-		s.wg.Wait()
-		s.cancel = nil
-	}
-	var errs []error
-	for _, r := range s.running {
-		errs = append(errs, r.Stop(ctx))
-	}
-	s.running = nil
+	errs := []error{s.bg.Stop(ctx)}
 	if s.index != nil {
 		s.index.Stop()
 		s.index = nil
