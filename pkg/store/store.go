@@ -12,6 +12,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,6 +75,9 @@ func (p pending) envelope() events.Envelope {
 	return events.Envelope{ID: p.ID, Source: p.Source, Type: p.Type, Subject: p.Subject, Time: p.Time,
 		DataSchema: p.DataSchema, Classification: p.Classification, Data: p.Data, Topic: p.Topic}
 }
+
+// outboxKey is how a record's JSON names a non-empty outbox.
+var outboxKey = []byte(`"outbox":`)
 
 type record struct {
 	State  json.RawMessage `json:"state"`
@@ -357,6 +361,12 @@ func (r *Repo[T]) StartRelay(ctx context.Context) (*bus.Running, error) {
 		FilterSubject: prefix + ">",
 	}, func(ctx context.Context, m jetstream.Msg) error {
 		if op := m.Headers().Get("KV-Operation"); op == "DEL" || op == "PURGE" {
+			return nil
+		}
+		// Most revisions carry no outbox (the inline publish cleared it):
+		// skip them without decoding. The outbox is omitted when empty,
+		// so its key's absence is proof; its presence is checked below.
+		if !bytes.Contains(m.Data(), outboxKey) {
 			return nil
 		}
 		var rec record
