@@ -1,0 +1,264 @@
+// Package app holds the awareness service's use cases and the store
+// interfaces they need. Ports call it; adapters implement its stores.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deiops/deiops/pkg/directory"
+	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/notify"
+	"github.com/deiops/deiops/pkg/store"
+	"github.com/deiops/deiops/pkg/versioned"
+	"github.com/deiops/deiops/services/awareness/domain"
+)
+
+// Errors the ports map to HTTP answers.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrForbidden = errors.New("forbidden")
+	ErrConflict  = errors.New("conflict")
+	// ErrStale means the directory snapshot does not show a change yet.
+	ErrStale = errors.New("directory snapshot does not show the change yet")
+)
+
+// Unprocessable is a request that is well-formed but cannot be done, with
+// the reason and the fields concerned.
+type Unprocessable struct {
+	Detail string
+	Fields []domain.FieldError
+}
+
+func (e *Unprocessable) Error() string { return e.Detail }
+
+func unprocessable(detail, field, reason string) error {
+	return &Unprocessable{Detail: detail, Fields: []domain.FieldError{{Field: field, Reason: reason}}}
+}
+
+// Roles the service grants rights to (the platform's role names).
+const (
+	RoleDEIOfficer      = "dei_officer"
+	RoleProgramDirector = "program_director"
+	RoleSupervisor      = "supervisor"
+	RoleDepartmentLead  = "department_lead"
+	RoleCoordinator     = "coordinator"
+	RoleIntegrator      = "integrator"
+)
+
+// Actor is who calls a use case.
+type Actor struct {
+	ID    string
+	Roles []string
+}
+
+// Has reports whether the actor holds role.
+func (a Actor) Has(role string) bool { return slices.Contains(a.Roles, role) }
+
+// Manages reports whether the actor manages awareness content (DEI
+// officers and program directors).
+func (a Actor) Manages() bool { return a.Has(RoleDEIOfficer) || a.Has(RoleProgramDirector) }
+
+// Store is a keyed collection of aggregates (store.Repo plus a scan).
+type Store[T any] interface {
+	Get(ctx context.Context, id string) (*T, error)
+	Create(ctx context.Context, id string, v *T, evs ...events.Event) error
+	Update(ctx context.Context, id string, fn func(*T) ([]events.Event, error)) error
+	Upsert(ctx context.Context, id string, fn func(cur *T) (*T, []events.Event, error)) error
+	// Scan visits records whose key matches a NATS wildcard filter.
+	Scan(ctx context.Context, filter string, fn func(key string, v *T) error) error
+}
+
+// Versions keeps statement versions.
+type Versions interface {
+	Publish(ctx context.Context, scope string, doc domain.StatementDoc, by string) (versioned.Version[domain.StatementDoc], error)
+	Get(ctx context.Context, scope string, version int) (versioned.Version[domain.StatementDoc], error)
+	History(ctx context.Context, scope string) ([]versioned.VersionInfo, error)
+}
+
+// Directory is the platform's view of people.
+type Directory interface {
+	Snapshot(ctx context.Context) (*directory.Directory, error)
+}
+
+// FollowUps starts an assignment's follow-up workflow.
+type FollowUps interface {
+	Start(ctx context.Context, a *domain.Assignment) error
+}
+
+// Reach records that a campaign reached a person.
+type Reach struct {
+	CampaignID string    `json:"campaign_id"`
+	PersonID   string    `json:"person_id"`
+	At         time.Time `json:"at"`
+	Late       bool      `json:"late"` // joined the audience after publication
+}
+
+// Wave records a follow-up step done (its event is written with it).
+type Wave struct {
+	WaveID     string    `json:"wave_id"`
+	Recipients int       `json:"recipients"`
+	At         time.Time `json:"at"`
+}
+
+// Options builds a Service.
+type Options struct {
+	Campaigns    Store[domain.Campaign]
+	Reach        Store[Reach]
+	Statements   Store[domain.Statement]
+	Versions     Versions
+	Attestations Store[domain.Attestation]
+	Modules      Store[domain.Module]
+	Assignments  Store[domain.Assignment]
+	Trainings    Store[domain.Training]
+	Ingest       Store[Ingested]
+	Waves        Store[Wave]
+	Directory    Directory
+	FollowUps    FollowUps
+	// Notify publishes a notification request.
+	Notify func(ctx context.Context, r notify.Requested) error
+	// Publish publishes an event with a given id (JetStream stores an id
+	// once within its duplicate window; consumers skip ids they handled).
+	// Bulk steps use it instead of one outbox round per record.
+	Publish     func(ctx context.Context, id, subject string, ev events.Event) error
+	PublicURL   string
+	MinCellSize int
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// Parallel bounds concurrent store writes of bulk operations.
+	Parallel int
+}
+
+// Service runs the awareness use cases.
+type Service struct {
+	o Options
+
+	modules     listCache[domain.Module]
+	campaigns   listCache[domain.Campaign]
+	assignments listCache[domain.Assignment]
+}
+
+// New returns a Service.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 64
+	}
+	if o.MinCellSize < 2 {
+		o.MinCellSize = 5
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{o: o}
+}
+
+func (s *Service) now() time.Time { return s.o.Now().UTC() }
+
+func (s *Service) snapshot(ctx context.Context) (*directory.Directory, error) {
+	d, err := s.o.Directory.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	return d, nil
+}
+
+// NewID returns a random id with a prefix.
+func NewID(prefix string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
+
+// Key joins id parts into a KV key: each part escaped so that '.' only
+// separates parts (':' and '.' become =3A and =2E, '=' becomes =3D).
+func Key(parts ...string) string {
+	r := strings.NewReplacer("=", "=3D", ":", "=3A", ".", "=2E")
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = r.Replace(p)
+	}
+	return strings.Join(out, ".")
+}
+
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+func isNotFound(err error) bool {
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrNotFound)
+}
+
+// parallel runs fn over items with at most n at once and returns the
+// first error.
+func parallel[T any](ctx context.Context, n int, items []T, fn func(context.Context, T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	ch := make(chan T)
+	for range min(n, max(len(items), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range ch {
+				if err := fn(ctx, it); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+						cancel()
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+feed:
+	for _, it := range items {
+		select {
+		case ch <- it:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(ch)
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return first
+}
+
+func (s *Service) link(path string) string { return strings.TrimRight(s.o.PublicURL, "/") + path }
+
+// send publishes notification requests of template t to recipients in
+// batches of notify.MaxRecipients; ids derive from key and the batch.
+func (s *Service) send(ctx context.Context, key string, t notify.Template, link, ref string, recipients []string) error {
+	if s.o.Notify == nil {
+		return nil
+	}
+	for i := 0; i < len(recipients); i += notify.MaxRecipients {
+		batch := recipients[i:min(i+notify.MaxRecipients, len(recipients))]
+		r := notify.NewRequest(notify.DeriveID("awareness", key, fmt.Sprint(i/notify.MaxRecipients)), "awareness", t, link, ref, batch...)
+		if err := s.o.Notify(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
