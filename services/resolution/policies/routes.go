@@ -1,9 +1,6 @@
 package policies
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +10,7 @@ import (
 	"github.com/deiops/deiops/pkg/auth"
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/pkg/versioned"
+	"github.com/deiops/deiops/pkg/versioned/versionedhttp"
 	"github.com/deiops/deiops/workflows/escalation"
 )
 
@@ -258,54 +256,15 @@ func response(dept, source string, v versioned.Version[escalation.Policy]) Respo
 // department reads and checks the {department} path value; a bad one is
 // answered with 422 naming department.
 func department(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id := r.PathValue("department")
-	if !ValidDepartment(id) {
-		reason := fmt.Sprintf("must be 1 to %d letters, digits and . _ : -", MaxDepartmentLength)
-		if id == BuiltinScope || id == "templates" {
-			reason = id + " is reserved"
-		}
-		httpapi.WriteProblem(w, r, httpapi.Unprocessable("invalid path", httpapi.FieldError{Field: "department", Reason: reason}))
-		return "", false
-	}
-	return id, true
+	return versionedhttp.Scope(w, r, "department", MaxDepartmentLength, BuiltinScope, "templates")
 }
 
-// versionNumber reads the {version} path value; 422 naming version when it
-// is not a positive integer.
+// versionNumber reads the {version} path value.
 func versionNumber(w http.ResponseWriter, r *http.Request) (int, bool) {
-	n, err := strconv.Atoi(r.PathValue("version"))
-	if err != nil || n < 1 {
-		httpapi.WriteProblem(w, r, httpapi.Unprocessable("invalid path", httpapi.FieldError{Field: "version", Reason: "must be a positive integer"}))
-		return 0, false
-	}
-	return n, true
+	return versionedhttp.Version(w, r)
 }
 
 // fail maps service errors to problems.
 func fail(w http.ResponseWriter, r *http.Request, err error) {
-	ctx := r.Context()
-	switch {
-	case errors.Is(err, versioned.ErrNotFound):
-		httpapi.WriteProblem(w, r, httpapi.NotFound())
-	case errors.Is(err, versioned.ErrFull):
-		httpapi.WriteProblem(w, r, httpapi.Conflict(fmt.Sprintf("the department holds the maximum of %d policy versions", versioned.DefaultMaxVersions)))
-	case errors.Is(err, versioned.ErrConflict):
-		httpapi.WriteProblem(w, r, httpapi.Conflict("concurrent publishes kept colliding; send the policy again"))
-	case errors.Is(err, versioned.ErrTooLarge):
-		httpapi.WriteProblem(w, r, httpapi.PayloadTooLarge(versioned.DefaultMaxDocBytes))
-	case errors.Is(err, versioned.ErrInvalidPublisher):
-		httpapi.WriteProblem(w, r, err) // a subject the store cannot keep: a 500, logged
-	case errors.Is(err, ErrNotStarted):
-		httpapi.WriteProblem(w, r, httpapi.ServiceUnavailable("escalation policies are starting; retry shortly"))
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		httpapi.WriteProblem(w, r, err) // the client went away
-	default:
-		var p *httpapi.Problem
-		if errors.As(err, &p) {
-			httpapi.WriteProblem(w, r, p)
-			return
-		}
-		httpapi.LoggerFrom(ctx).ErrorContext(ctx, "escalation policy store unavailable", "request_id", httpapi.RequestIDFrom(ctx), "error", err)
-		httpapi.WriteProblem(w, r, httpapi.ServiceUnavailable("escalation policies cannot be read or stored right now; retry shortly"))
-	}
+	versionedhttp.Errors{Noun: "escalation policy", NotStarted: ErrNotStarted, TooLarge: httpapi.PayloadTooLarge(versioned.DefaultMaxDocBytes)}.Fail(w, r, err)
 }
