@@ -48,10 +48,10 @@ type Service struct {
 	fu   *ports.FollowUps
 	acts *ports.Activities
 
-	mu      sync.Mutex
-	app     *app.Service
-	stores  *adapters.Stores
-	bg      platform.Background
+	mu     sync.Mutex
+	app    *app.Service
+	stores *adapters.Stores
+	bg     platform.Background
 }
 
 // New builds the target from its dependencies. Nothing touches the

@@ -42,10 +42,10 @@ type Service struct {
 	ms   *ports.Mentorships
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	app     *app.Service
-	stores  *adapters.Stores
-	bg      platform.Background
+	mu     sync.Mutex
+	app    *app.Service
+	stores *adapters.Stores
+	bg     platform.Background
 }
 
 // New builds the target from its dependencies. Nothing touches the

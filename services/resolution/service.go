@@ -147,7 +147,9 @@ func (s *Service) Start(ctx context.Context) error {
 	s.http.App, s.esc.App, s.esc.Cases, s.acts.App = s.app, s.app, cases, s.app
 	s.http.Guesses = s.guessLimiter()
 
-	s.bg.Go(ctx, func(ctx context.Context) { s.retain(ctx, adapters.Deleter{Cases: cases, Keys: creds, Started: s.started}) })
+	s.bg.Go(ctx, func(ctx context.Context) {
+		s.retain(ctx, adapters.Deleter{Cases: cases, Keys: creds, Started: s.started})
+	})
 	s.bg.Go(ctx, func(ctx context.Context) {
 		if err := s.patterns.Run(ctx); err != nil {
 			d.Logger.Error("pattern replay stopped", "error", err)
