@@ -51,6 +51,9 @@ func (ix *Index) follow(ctx context.Context, w jetstream.KeyWatcher) {
 			return
 		case e, ok := <-w.Updates():
 			if !ok {
+				if ctx.Err() == nil {
+					ix.log.Error("case index: the bucket watch ended; the view no longer follows writes")
+				}
 				return
 			}
 			if e == nil { // end of the initial replay

@@ -65,6 +65,9 @@ func (s *Started) follow(ctx context.Context, w jetstream.KeyWatcher) {
 			return
 		case e, ok := <-w.Updates():
 			if !ok {
+				if ctx.Err() == nil {
+					s.log.Error("started escalations: the bucket watch ended; the view no longer follows writes")
+				}
 				return
 			}
 			if e == nil {
