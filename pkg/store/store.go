@@ -160,17 +160,18 @@ func (r *Repo[T]) Get(ctx context.Context, id string) (*T, error) {
 
 // Create stores a new aggregate and its events; ErrExists if id is taken.
 func (r *Repo[T]) Create(ctx context.Context, id string, v *T, evs ...events.Event) error {
-	data, err := r.encode(ctx, id, v, nil, evs)
+	data, rec, err := r.encode(ctx, id, v, nil, evs)
 	if err != nil {
 		return err
 	}
-	if _, err := r.kv.Create(ctx, id, data); err != nil {
+	rev, err := r.kv.Create(ctx, id, data)
+	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return ErrExists
 		}
 		return fmt.Errorf("create %s/%s: %w", r.opts.Bucket, id, err)
 	}
-	r.afterWrite(ctx, id, len(evs))
+	r.afterWrite(ctx, id, rev, rec)
 	return nil
 }
 
@@ -214,14 +215,15 @@ func (r *Repo[T]) change(ctx context.Context, id string, create bool, fn func(*T
 		if exists && len(evs) == 0 && r.unchanged(id, next, rec) {
 			return nil
 		}
-		data, err := r.encode(ctx, id, next, rec.Outbox, evs)
+		data, written, err := r.encode(ctx, id, next, rec.Outbox, evs)
 		if err != nil {
 			return err
 		}
+		var newRev uint64
 		if exists {
-			_, err = r.kv.Update(ctx, id, data, rev)
+			newRev, err = r.kv.Update(ctx, id, data, rev)
 		} else {
-			_, err = r.kv.Create(ctx, id, data)
+			newRev, err = r.kv.Create(ctx, id, data)
 		}
 		if err != nil {
 			if isConflict(err) {
@@ -229,7 +231,7 @@ func (r *Repo[T]) change(ctx context.Context, id string, create bool, fn func(*T
 			}
 			return fmt.Errorf("write %s/%s: %w", r.opts.Bucket, id, err)
 		}
-		r.afterWrite(ctx, id, len(evs)+len(rec.Outbox))
+		r.afterWrite(ctx, id, newRev, written)
 		return nil
 	}
 	return fmt.Errorf("update %s/%s: %w", r.opts.Bucket, id, ErrConflict)
@@ -249,17 +251,17 @@ func isConflict(err error) bool {
 	return errors.Is(err, jetstream.ErrKeyExists)
 }
 
-func (r *Repo[T]) encode(ctx context.Context, id string, v *T, outbox []pending, evs []events.Event) ([]byte, error) {
+func (r *Repo[T]) encode(ctx context.Context, id string, v *T, outbox []pending, evs []events.Event) ([]byte, record, error) {
 	state, err := r.codec.Marshal(id, v)
 	if err != nil {
-		return nil, fmt.Errorf("encode %s/%s: %w", r.opts.Bucket, id, err)
+		return nil, record{}, fmt.Errorf("encode %s/%s: %w", r.opts.Bucket, id, err)
 	}
 	rec := record{State: state, Outbox: append([]pending(nil), outbox...)}
 	carrier := r.bus.TraceCarrier(ctx)
 	for _, ev := range evs {
 		env, err := events.New(ev, r.bus.Source(), id, r.bus.Now())
 		if err != nil {
-			return nil, err
+			return nil, record{}, err
 		}
 		rec.Outbox = append(rec.Outbox, pending{ID: env.ID, Type: env.Type, Source: env.Source, Subject: env.Subject,
 			Time: env.Time, DataSchema: env.DataSchema, Classification: env.Classification, Topic: env.Topic,
@@ -267,18 +269,20 @@ func (r *Repo[T]) encode(ctx context.Context, id string, v *T, outbox []pending,
 	}
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return nil, fmt.Errorf("encode %s/%s record: %w", r.opts.Bucket, id, err)
+		return nil, record{}, fmt.Errorf("encode %s/%s record: %w", r.opts.Bucket, id, err)
 	}
-	return data, nil
+	return data, rec, nil
 }
 
 // afterWrite publishes the outbox right away. Failure is not the caller's
 // problem: the change is durable and the relay will finish the job.
-func (r *Repo[T]) afterWrite(ctx context.Context, id string, n int) {
-	if n == 0 || r.opts.DeferPublish {
+// It works from the record just written, so the common path reads nothing
+// back.
+func (r *Repo[T]) afterWrite(ctx context.Context, id string, rev uint64, rec record) {
+	if len(rec.Outbox) == 0 || r.opts.DeferPublish {
 		return
 	}
-	if err := r.Flush(ctx, id); err != nil {
+	if err := r.publish(ctx, id, rev, rec); err != nil {
 		r.bus.Logger().WarnContext(ctx, "outbox publish deferred to relay", "bucket", r.opts.Bucket, "error", err)
 	}
 }
@@ -299,6 +303,12 @@ func (r *Repo[T]) Flush(ctx context.Context, id string) error {
 	if len(rec.Outbox) == 0 {
 		return nil
 	}
+	return r.publish(ctx, id, e.Revision(), rec)
+}
+
+// publish sends the outbox of rec (revision rev of id), in order, and
+// removes what was sent.
+func (r *Repo[T]) publish(ctx context.Context, id string, rev uint64, rec record) error {
 	published := make(map[string]bool, len(rec.Outbox))
 	for _, p := range rec.Outbox {
 		if err := r.bus.PublishEnvelope(ctx, p.envelope(), propagation.MapCarrier(p.Trace)); err != nil {
@@ -306,7 +316,7 @@ func (r *Repo[T]) Flush(ctx context.Context, id string) error {
 		}
 		published[p.ID] = true
 	}
-	return r.clear(ctx, id, e.Revision(), rec, published)
+	return r.clear(ctx, id, rev, rec, published)
 }
 
 // clear removes published entries, re-reading on conflict: a concurrent
