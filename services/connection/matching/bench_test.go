@@ -25,7 +25,7 @@ func skipIfIterationCount(b *testing.B) {
 	}
 }
 
-// benchRound is the instance: mentors with capacity 5 and 20
+// benchRound is the benchmark instance: mentors with capacity 5 and 20
 // attributes per person (8 interests of 80, 3 experiences of 12, 2
 // languages of 15, a specialty of 30, 6 free hours in a 60-hour band).
 func benchRound(n, m int) ([]Mentee, []Mentor) {

@@ -210,7 +210,7 @@ func removeMember(s *[]int32, k int32) {
 	}
 }
 
-// Greedy is the baseline the issue compares against: pairs in descending
+// Greedy is the baseline the benchmarks compare against: pairs in descending
 // weight order, each taken when its row is free and its column has room.
 // It is not optimal; it exists for tests and benchmarks.
 func Greedy(p Problem) (Solution, error) {

@@ -10,7 +10,7 @@ import (
 // Category is the kind of mistreatment a report describes.
 type Category string
 
-// Categories a reporter can choose (issue 6, intake).
+// Categories a reporter can choose at intake.
 const (
 	CategoryRacism            Category = "racism"
 	CategoryMicroaggression   Category = "microaggression"
