@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"net"
@@ -36,9 +37,12 @@ func testConfig(t testing.TB, natsURL, temporalAddr, namespace, redisURL string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A fresh secret per test: Redis keys are keyed hashes under it, so
+	// tests sharing a real Redis (and runs minutes apart) never see each
+	// other's counters.
 	secret := make([]byte, 32)
-	for i := range secret {
-		secret[i] = byte(i + 1)
+	if _, err := rand.Read(secret); err != nil {
+		t.Fatal(err)
 	}
 	t.Setenv("DEIOPS_CRYPTO_KEYRING", ring)
 	t.Setenv("DEIOPS_PRIVACY_HMAC_SECRET", base64.StdEncoding.EncodeToString(secret))
