@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/server/temporaltest"
 
 	"github.com/deiops/deiops/pkg/notify"
+	"github.com/deiops/deiops/pkg/testkit"
 	"github.com/deiops/deiops/services/awareness/app"
 	"github.com/deiops/deiops/services/awareness/domain"
 	"github.com/deiops/deiops/services/awareness/ports"
@@ -65,12 +66,10 @@ func BenchmarkAssignCohort(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for {
-			if _, err := w.temporal.QueryWorkflow(ctx, ports.WorkflowID(as.ID()), "", followup.QueryState); err == nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		testkit.Eventually(b, time.Minute, "follow-up answers queries", func() bool {
+			_, err := w.temporal.QueryWorkflow(ctx, ports.WorkflowID(as.ID()), "", followup.QueryState)
+			return err == nil
+		})
 		ours := time.Since(t0)
 		hist := len(history(b, w.temporal, ports.WorkflowID(as.ID())).Events)
 
