@@ -210,3 +210,21 @@ func headerRequestID(r *http.Request) string {
 	}
 	return id
 }
+
+// Route applies an operation's access rule to its handler: public routes
+// accept an optional token, every other route needs a valid one, and
+// routes with roles need one of them. It is the router's route
+// middleware (httpapi.RouterOptions.RouteMiddleware).
+func (m *Middleware) Route(op httpapi.Operation, next http.Handler) http.Handler {
+	if op.Public {
+		return m.Optional(next)
+	}
+	if len(op.Roles) > 0 {
+		roles := make([]Role, len(op.Roles))
+		for i, r := range op.Roles {
+			roles[i] = Role(r)
+		}
+		next = m.Require(roles...)(next)
+	}
+	return m.Authenticate(next)
+}

@@ -89,21 +89,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := httpapi.NewRouter(httpapi.RouterOptions{RouteMiddleware: []httpapi.RouteMiddleware{
-		func(op httpapi.Operation, next http.Handler) http.Handler {
-			if op.Public {
-				return authn.Optional(next)
-			}
-			if len(op.Roles) > 0 {
-				roles := make([]auth.Role, len(op.Roles))
-				for i, r := range op.Roles {
-					roles[i] = auth.Role(r)
-				}
-				next = authn.Require(roles...)(next)
-			}
-			return authn.Authenticate(next)
-		},
-	}})
+	r := httpapi.NewRouter(httpapi.RouterOptions{RouteMiddleware: []httpapi.RouteMiddleware{authn.Route}})
 	svc.Routes(r)
 	return &env{bus: b, svc: svc, handler: r, iss: iss, audit: audit}
 }

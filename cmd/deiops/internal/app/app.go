@@ -226,19 +226,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 			}
 			return ""
 		},
-		RouteMiddleware: []httpapi.RouteMiddleware{func(op httpapi.Operation, next http.Handler) http.Handler {
-			if op.Public {
-				return authn.Optional(next)
-			}
-			if len(op.Roles) > 0 {
-				roles := make([]auth.Role, len(op.Roles))
-				for i, r := range op.Roles {
-					roles[i] = auth.Role(r)
-				}
-				next = authn.Require(roles...)(next)
-			}
-			return authn.Authenticate(next)
-		}},
+		RouteMiddleware: []httpapi.RouteMiddleware{authn.Route},
+
 		Health: health, MetricsHandler: a.tel.MetricsHandler,
 		APITitle: "deiops " + cfg.Target, APIVersion: APIVersion,
 	})

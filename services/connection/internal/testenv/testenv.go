@@ -147,21 +147,7 @@ func New(t *testing.T, people ...directory.Person) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := httpapi.NewRouter(httpapi.RouterOptions{RouteMiddleware: []httpapi.RouteMiddleware{
-		func(op httpapi.Operation, next http.Handler) http.Handler {
-			if op.Public {
-				return authn.Optional(next)
-			}
-			if len(op.Roles) > 0 {
-				roles := make([]auth.Role, len(op.Roles))
-				for i, r := range op.Roles {
-					roles[i] = auth.Role(r)
-				}
-				next = authn.Require(roles...)(next)
-			}
-			return authn.Authenticate(next)
-		},
-	}})
+	r := httpapi.NewRouter(httpapi.RouterOptions{RouteMiddleware: []httpapi.RouteMiddleware{authn.Route}})
 	h := &ports.HTTP{App: e.App, Logger: log}
 	h.Routes(r)
 	if _, err := httpapi.MarshalDocument(r.OpenAPI("deiops connection", "1.0.0", "")); err != nil {
