@@ -16,6 +16,7 @@ import (
 
 	"github.com/deiops/deiops/cmd/deiops/internal/app"
 	"github.com/deiops/deiops/pkg/auth"
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/httpapi"
@@ -108,7 +109,7 @@ func cmdToken(args []string, stdout io.Writer) error {
 	var rs []string
 	for _, r := range strings.Split(*roles, ",") {
 		if r = strings.TrimSpace(r); r != "" {
-			if !auth.Role(r).Known() {
+			if !caller.Role(r).Known() {
 				return fmt.Errorf("unknown role %q", r)
 			}
 			rs = append(rs, r)

@@ -15,6 +15,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/config"
 )
 
@@ -128,7 +129,7 @@ func TestNewVerifierWithDevIssuer(t *testing.T) {
 		t.Errorf("issuer = %q", v.Issuer())
 	}
 	tok, _ := d.Mint("u", []string{"admin"}, time.Minute)
-	if p, err := v.Verify(context.Background(), tok); err != nil || !p.HasRole(RoleAdmin) {
+	if p, err := v.Verify(context.Background(), tok); err != nil || !p.HasRole(caller.Admin) {
 		t.Fatalf("Verify = %+v, %v", p, err)
 	}
 

@@ -37,7 +37,7 @@ type MiddlewareOptions struct {
 // inside the router, so that the audit trail can name the route pattern
 // (r.Pattern is set only once http.ServeMux has matched the route):
 //
-//	mux.Handle("GET /v1/cases/{id}", mw.Authenticate(mw.Require(auth.RoleResolver)(h)))
+//	mux.Handle("GET /v1/cases/{id}", mw.Authenticate(mw.Require(caller.Resolver)(h)))
 type Middleware struct {
 	verifier  TokenVerifier
 	audit     AuditSink
@@ -220,10 +220,7 @@ func (m *Middleware) Route(op httpapi.Operation, next http.Handler) http.Handler
 		return m.Optional(next)
 	}
 	if len(op.Roles) > 0 {
-		roles := make([]Role, len(op.Roles))
-		for i, r := range op.Roles {
-			roles[i] = Role(r)
-		}
+		roles := op.Roles
 		next = m.Require(roles...)(next)
 	}
 	return m.Authenticate(next)

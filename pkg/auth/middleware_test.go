@@ -21,6 +21,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/httpapi"
 )
 
@@ -44,9 +45,9 @@ func newServer(t *testing.T, v TokenVerifier, clk *fakeClock) *server {
 		s.seen <- p
 		w.WriteHeader(http.StatusOK)
 	})
-	s.mux.Handle("GET /v1/cases/{id}", mw.Authenticate(mw.Require(RoleResolver, RoleDEIOfficer)(h)))
+	s.mux.Handle("GET /v1/cases/{id}", mw.Authenticate(mw.Require(caller.Resolver, caller.DEIOfficer)(h)))
 	s.mux.Handle("POST /v1/reports", mw.Optional(h))
-	s.mux.Handle("GET /v1/admin/only-require", mw.Require(RoleAdmin)(h))
+	s.mux.Handle("GET /v1/admin/only-require", mw.Require(caller.Admin)(h))
 	return s
 }
 

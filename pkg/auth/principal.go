@@ -10,37 +10,15 @@ package auth
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"slices"
 	"time"
+
+	"github.com/deiops/deiops/pkg/caller"
 )
 
-// Role is a platform role as named in the identity provider's role claim.
-type Role string
-
-// Platform roles.
-const (
-	RoleStaff           Role = "staff"
-	RoleResident        Role = "resident"
-	RoleSupervisor      Role = "supervisor"
-	RoleResolver        Role = "resolver"
-	RoleDEIOfficer      Role = "dei_officer"
-	RoleDepartmentLead  Role = "department_lead"
-	RoleProgramDirector Role = "program_director"
-	RoleCoordinator     Role = "coordinator"
-	RoleIntegrator      Role = "integrator"
-	RoleAdmin           Role = "admin"
-)
-
-// Roles lists every platform role.
-func Roles() []Role {
-	return []Role{
-		RoleStaff, RoleResident, RoleSupervisor, RoleResolver, RoleDEIOfficer,
-		RoleDepartmentLead, RoleProgramDirector, RoleCoordinator, RoleIntegrator, RoleAdmin,
-	}
-}
-
-// Known reports whether r is a platform role.
-func (r Role) Known() bool { return slices.Contains(Roles(), r) }
+// Role is a platform role (pkg/caller owns the vocabulary).
+type Role = caller.Role
 
 // Principal is the authenticated caller. It holds only what authorisation
 // and audit need; names, emails and other personal claims are not kept.
@@ -77,6 +55,14 @@ func (p *Principal) HasAnyRole(roles ...Role) bool {
 	return false
 }
 
+// Actor is the principal as the use cases see it.
+func (p *Principal) Actor() caller.Actor {
+	if p == nil {
+		return caller.Actor{}
+	}
+	return caller.New(p.Subject, p.Roles...)
+}
+
 // LogValue logs the subject and roles only.
 func (p *Principal) LogValue() slog.Value {
 	if p == nil {
@@ -97,4 +83,12 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 func FromContext(ctx context.Context) (p *Principal, ok bool) {
 	p, ok = ctx.Value(principalKey{}).(*Principal)
 	return p, ok && p != nil
+}
+
+// ActorOf is the caller of r as the use cases see it: the authenticated
+// principal, or the zero (anonymous) Actor. It is the one way ports read
+// who is calling.
+func ActorOf(r *http.Request) caller.Actor {
+	p, _ := FromContext(r.Context())
+	return p.Actor()
 }

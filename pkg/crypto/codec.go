@@ -2,8 +2,6 @@ package crypto
 
 import (
 	"fmt"
-	"net/http"
-	"strings"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
@@ -107,71 +105,4 @@ func NewDataConverter(keys *Keyring) (converter.DataConverter, error) {
 		return nil, err
 	}
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c), nil
-}
-
-// CodecServerOptions configures NewCodecServer.
-type CodecServerOptions struct {
-	// Authorize wraps the codec endpoints, e.g. with bearer-token
-	// authentication and a role check. Required: a codec server decrypts
-	// anything it is sent.
-	Authorize func(http.Handler) http.Handler
-	// AllowedOrigin is the Temporal UI origin allowed to call from a browser,
-	// e.g. "https://temporal.example.org". Empty allows no browser origin.
-	AllowedOrigin string
-	// MaxBodyBytes bounds a request body; 0 means 4 MiB.
-	MaxBodyBytes int64
-}
-
-// NewCodecServer returns the codec-server http.Handler the Temporal UI and
-// CLI call (POST .../encode and .../decode). CORS preflight requests from
-// AllowedOrigin are answered before Authorize, because browsers send them
-// without credentials; every other request passes through Authorize.
-func NewCodecServer(c *Codec, opts CodecServerOptions) (http.Handler, error) {
-	if c == nil {
-		return nil, fmt.Errorf("codec server: nil codec")
-	}
-	if opts.Authorize == nil {
-		return nil, fmt.Errorf("codec server: Authorize is required; a codec server must not be reachable without authentication")
-	}
-	if opts.AllowedOrigin != "" && (strings.HasSuffix(opts.AllowedOrigin, "/") || !strings.Contains(opts.AllowedOrigin, "://") || opts.AllowedOrigin == "*") {
-		return nil, fmt.Errorf("codec server: allowed origin %q must be scheme://host[:port] without a path", opts.AllowedOrigin)
-	}
-	limit := opts.MaxBodyBytes
-	if limit <= 0 {
-		limit = 4 << 20
-	}
-	codec := converter.NewPayloadCodecHTTPHandler(c)
-	limited := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		codec.ServeHTTP(w, r)
-	})
-	return &codecCORS{origin: opts.AllowedOrigin, next: opts.Authorize(limited)}, nil
-}
-
-type codecCORS struct {
-	origin string
-	next   http.Handler
-}
-
-func (h *codecCORS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	origin := r.Header.Get("Origin")
-	allowed := origin != "" && h.origin != "" && origin == h.origin
-	w.Header().Add("Vary", "Origin")
-	if allowed {
-		// Also on 401/403, so the UI can read the status instead of a CORS error.
-		w.Header().Set("Access-Control-Allow-Origin", origin)
-		w.Header().Set("Access-Control-Allow-Credentials", "true")
-	}
-	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-		if !allowed {
-			w.WriteHeader(http.StatusForbidden)
-			return
-		}
-		w.Header().Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Namespace")
-		w.Header().Set("Access-Control-Max-Age", "600")
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	h.next.ServeHTTP(w, r)
 }

@@ -2,16 +2,12 @@ package crypto
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -169,121 +165,5 @@ func passAuth(next http.Handler) http.Handler { return next }
 func denyAuth(http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
-	})
-}
-
-func TestCodecServer(t *testing.T) {
-	const uiOrigin = "https://temporal-ui.example.org"
-	k := mustKeyring(t, "k1:"+testKey(1))
-	c := mustCodec(t, k)
-	enc, _ := c.Encode([]*commonpb.Payload{jsonPayload(t, canary)})
-	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: enc})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	if _, err := NewCodecServer(c, CodecServerOptions{AllowedOrigin: uiOrigin}); err == nil {
-		t.Fatal("codec server without Authorize was allowed")
-	}
-	if _, err := NewCodecServer(c, CodecServerOptions{Authorize: passAuth, AllowedOrigin: "*"}); err == nil {
-		t.Fatal("wildcard origin was allowed")
-	}
-
-	t.Run("decode", func(t *testing.T) {
-		h, err := NewCodecServer(c, CodecServerOptions{Authorize: passAuth, AllowedOrigin: uiOrigin})
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := httptest.NewRequest(http.MethodPost, "/codec/decode", bytes.NewReader(body))
-		req.Header.Set("Origin", uiOrigin)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			t.Fatalf("status %d: %s", rec.Code, rec.Body)
-		}
-		if got := rec.Header().Get("Access-Control-Allow-Origin"); got != uiOrigin {
-			t.Errorf("Access-Control-Allow-Origin = %q", got)
-		}
-		var out struct {
-			Payloads []struct {
-				Metadata map[string][]byte `json:"metadata"`
-				Data     []byte            `json:"data"`
-			} `json:"payloads"`
-		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
-			t.Fatalf("response %s: %v", rec.Body, err)
-		}
-		if len(out.Payloads) != 1 || !strings.Contains(string(out.Payloads[0].Data), canary) {
-			t.Errorf("decoded response = %s", rec.Body)
-		}
-	})
-
-	t.Run("encode output has no plaintext", func(t *testing.T) {
-		h, _ := NewCodecServer(c, CodecServerOptions{Authorize: passAuth})
-		plain, _ := protojson.Marshal(&commonpb.Payloads{Payloads: []*commonpb.Payload{jsonPayload(t, canary)}})
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/encode", bytes.NewReader(plain)))
-		if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), canary) {
-			t.Errorf("status %d, body %s", rec.Code, rec.Body)
-		}
-	})
-
-	t.Run("preflight from the UI origin", func(t *testing.T) {
-		h, _ := NewCodecServer(c, CodecServerOptions{Authorize: denyAuth, AllowedOrigin: uiOrigin})
-		req := httptest.NewRequest(http.MethodOptions, "/codec/decode", nil)
-		req.Header.Set("Origin", uiOrigin)
-		req.Header.Set("Access-Control-Request-Method", "POST")
-		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type,x-namespace")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusNoContent {
-			t.Fatalf("status %d", rec.Code)
-		}
-		for hdr, want := range map[string]string{
-			"Access-Control-Allow-Origin":      uiOrigin,
-			"Access-Control-Allow-Credentials": "true",
-			"Access-Control-Allow-Methods":     "POST, OPTIONS",
-			"Access-Control-Allow-Headers":     "Authorization, Content-Type, X-Namespace",
-		} {
-			if got := rec.Header().Get(hdr); got != want {
-				t.Errorf("%s = %q, want %q", hdr, got, want)
-			}
-		}
-	})
-
-	t.Run("preflight from another origin", func(t *testing.T) {
-		h, _ := NewCodecServer(c, CodecServerOptions{Authorize: passAuth, AllowedOrigin: uiOrigin})
-		req := httptest.NewRequest(http.MethodOptions, "/codec/decode", nil)
-		req.Header.Set("Origin", "https://evil.example")
-		req.Header.Set("Access-Control-Request-Method", "POST")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusForbidden || rec.Header().Get("Access-Control-Allow-Origin") != "" {
-			t.Errorf("status %d, allow-origin %q", rec.Code, rec.Header().Get("Access-Control-Allow-Origin"))
-		}
-	})
-
-	t.Run("unauthorised decode never reaches the codec", func(t *testing.T) {
-		h, _ := NewCodecServer(c, CodecServerOptions{Authorize: denyAuth, AllowedOrigin: uiOrigin})
-		req := httptest.NewRequest(http.MethodPost, "/codec/decode", bytes.NewReader(body))
-		req.Header.Set("Origin", uiOrigin)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusUnauthorized || strings.Contains(rec.Body.String(), canary) {
-			t.Errorf("status %d, body %s", rec.Code, rec.Body)
-		}
-		if rec.Header().Get("Access-Control-Allow-Origin") != uiOrigin {
-			t.Error("401 lacks CORS headers; the UI would see a CORS error instead")
-		}
-	})
-
-	t.Run("oversized body", func(t *testing.T) {
-		h, _ := NewCodecServer(c, CodecServerOptions{Authorize: passAuth, MaxBodyBytes: 64})
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/decode", bytes.NewReader(body)))
-		if rec.Code != http.StatusBadRequest {
-			t.Errorf("status %d, want 400", rec.Code)
-		}
 	})
 }

@@ -1,13 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -18,19 +20,44 @@ type Validator interface {
 	Validate() []FieldError
 }
 
-// Decode reads r's JSON body into dst strictly. Every failure is a *Problem:
+// Decode reads r's JSON body strictly into a fresh T and returns it: every
+// request gets a value of its own, so nothing one caller sent can leak into
+// another's request. Every failure is a *Problem:
 //
 //	415 the content type is not application/json (charset, if any, utf-8)
 //	400 empty body, malformed JSON (with the byte offset), an unknown field,
 //	    or anything after the first JSON value
 //	413 the body exceeds the limit set by LimitBody (http.MaxBytesReader)
-//	422 a value has the wrong JSON type, or dst.Validate reports problems
+//	422 a required member is missing or null, a value has the wrong JSON
+//	    type, or T's Validate reports problems — every field named
 //
-// dst must be a non-nil pointer; anything else is a programming error and is
-// returned as a plain error (a 500 through WriteProblem).
-func Decode(r *http.Request, dst any) error {
-	if rv := reflect.ValueOf(dst); rv.Kind() != reflect.Pointer || rv.IsNil() {
-		return fmt.Errorf("decode request body: destination must be a non-nil pointer, got %T", dst)
+// Required members follow the published schema's rule (pkg/jsonschema): a
+// member without omitempty/omitzero that is not a pointer must be sent; a
+// member left out takes its documented default, which is its zero value.
+func Decode[T any](r *http.Request) (T, error) {
+	var v T
+	if err := decodeInto(r, &v, false); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// DecodeOptional is Decode for a route whose body may be left out: no body
+// (Content-Length 0 and no content type) gives the zero T, every member at
+// its default. A body that is sent is decoded as strictly as by Decode.
+func DecodeOptional[T any](r *http.Request) (T, error) {
+	var v T
+	if err := decodeInto(r, &v, true); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+func decodeInto(r *http.Request, dst any, optional bool) error {
+	if optional && (r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0) && r.Header.Get("Content-Type") == "" {
+		return nil
 	}
 	if p := checkJSONContentType(r.Header.Get("Content-Type")); p != nil {
 		return p
@@ -38,25 +65,50 @@ func Decode(r *http.Request, dst any) error {
 	if r.Body == nil || r.Body == http.NoBody {
 		return BadRequest("request body is empty")
 	}
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return PayloadTooLarge(tooLarge.Limit)
+		}
+		return BadRequest("request body could not be read")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeProblem(err)
 	}
 	// A second value, or garbage, after the first is a malformed request.
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return PayloadTooLarge(tooLarge.Limit)
-		}
 		return BadRequest("request body has data after the JSON value")
 	}
+	if see, ok := r.Context().Value(observerKey{}).(func(any)); ok {
+		see(reflect.ValueOf(dst).Elem().Interface())
+	}
+	// Every problem at once: missing members, then the type's own rules
+	// for the fields that were sent.
+	errs := missingMembers(reflect.TypeOf(dst).Elem(), body)
 	if v, ok := dst.(Validator); ok {
-		if errs := v.Validate(); len(errs) > 0 {
-			return Unprocessable("the request has invalid fields", errs...)
+		for _, e := range v.Validate() {
+			if !slices.ContainsFunc(errs, func(m FieldError) bool { return m.Field == e.Field }) {
+				errs = append(errs, e)
+			}
 		}
 	}
+	if len(errs) > 0 {
+		return Unprocessable("the request has invalid fields", errs...)
+	}
 	return nil
+}
+
+type observerKey struct{}
+
+// WithDecodeObserver returns a context whose requests report every body
+// Decode produced to see, before validation. Tests use it to prove that a
+// route decodes its body through Decode, into a value of its own; nothing
+// in production sets it.
+func WithDecodeObserver(ctx context.Context, see func(v any)) context.Context {
+	return context.WithValue(ctx, observerKey{}, see)
 }
 
 func checkJSONContentType(ct string) *Problem {

@@ -35,8 +35,7 @@ func FuzzDecode(f *testing.F) {
 			r.Header.Set("Content-Type", contentType)
 		}
 		r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 256)
-		var dst noteRequest
-		err := Decode(r, &dst)
+		_, err := Decode[noteRequest](r)
 		if err == nil {
 			return
 		}

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 type noteRequest struct {
@@ -42,6 +44,7 @@ func TestDecode(t *testing.T) {
 		{name: "valid with charset", contentType: "application/json; charset=UTF-8", body: `{"title":"t","count":1}`},
 		{name: "trailing whitespace is fine", body: "{\"title\":\"t\",\"count\":1}\n  "},
 		{name: "no content type", contentType: "-", body: `{"title":"t"}`, wantStatus: 415},
+		{name: "missing required member", body: `{"title":"t"}`, wantStatus: 422, wantField: "count"},
 		{name: "wrong content type", contentType: "text/plain", body: `{"title":"t"}`, wantStatus: 415},
 		{name: "json suffix type", contentType: "application/merge-patch+json", body: `{"title":"t"}`, wantStatus: 415},
 		{name: "other charset", contentType: "application/json; charset=latin1", body: `{"title":"t"}`, wantStatus: 415},
@@ -72,8 +75,7 @@ func TestDecode(t *testing.T) {
 			if tc.limit > 0 {
 				r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, tc.limit)
 			}
-			var dst noteRequest
-			err := Decode(r, &dst)
+			_, err := Decode[noteRequest](r)
 			if tc.wantStatus == 0 {
 				if err != nil {
 					t.Fatalf("Decode: %v", err)
@@ -107,8 +109,7 @@ func hasField(p *Problem, field string) bool {
 }
 
 func TestDecodeValidationListsEveryField(t *testing.T) {
-	var dst noteRequest
-	err := Decode(jsonRequest(http.MethodPost, "/", `{"title":"","count":-1}`), &dst)
+	_, err := Decode[noteRequest](jsonRequest(http.MethodPost, "/", `{"title":"","count":-1}`))
 	var p *Problem
 	if !errors.As(err, &p) || len(p.Errors) != 2 || !hasField(p, "title") || !hasField(p, "count") {
 		t.Fatalf("want both fields reported, got %v", err)
@@ -116,25 +117,103 @@ func TestDecodeValidationListsEveryField(t *testing.T) {
 }
 
 func TestDecodeDoesNotEchoValues(t *testing.T) {
-	var dst noteRequest
-	err := Decode(jsonRequest(http.MethodPost, "/", `{"title":{"narrative":"RESTRICTED"}}`), &dst)
+	_, err := Decode[noteRequest](jsonRequest(http.MethodPost, "/", `{"title":{"narrative":"RESTRICTED"}}`))
 	if err == nil || strings.Contains(err.Error(), "RESTRICTED") {
 		t.Fatalf("error must exist and not echo the value: %v", err)
 	}
 }
 
-func TestDecodeRejectsNonPointer(t *testing.T) {
-	err := Decode(jsonRequest(http.MethodPost, "/", `{}`), noteRequest{})
-	var p *Problem
-	if err == nil || errors.As(err, &p) {
-		t.Fatalf("want a plain programming error, got %v", err)
+func TestDecodeRequiresEveryRequiredMember(t *testing.T) {
+	type party struct {
+		Role string `json:"role"`
+		Name string `json:"name,omitempty"`
+	}
+	type report struct {
+		Text     string    `json:"text"`
+		On       bool      `json:"on"`
+		Parties  []party   `json:"parties"`
+		Optional []party   `json:"optional,omitempty"`
+		When     time.Time `json:"when"`
+		Ptr      *party    `json:"ptr"`
+	}
+	tests := []struct {
+		body string
+		want []string // fields named, in order
+	}{
+		{`{}`, []string{"text", "on", "parties", "when"}},
+		{`{"text":"a","on":false,"parties":null,"when":"2026-01-02T03:04:05Z"}`, nil},
+		{`{"text":null,"on":null,"parties":[],"when":"2026-01-02T03:04:05Z"}`, []string{"text", "on"}},
+		{`{"text":"a","on":true,"parties":[{"name":"x"},{"role":"r"}],"optional":[{}],"when":"2026-01-02T03:04:05Z","ptr":{}}`,
+			[]string{"parties[0].role", "optional[0].role", "ptr.role"}},
+		{`null`, []string{"(root)"}},
+	}
+	for _, tc := range tests {
+		_, err := Decode[report](jsonRequest(http.MethodPost, "/", tc.body))
+		if tc.want == nil {
+			if err != nil {
+				t.Errorf("%s: %v", tc.body, err)
+			}
+			continue
+		}
+		var p *Problem
+		if !errors.As(err, &p) || p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("%s: want 422, got %v", tc.body, err)
+		}
+		var got []string
+		for _, f := range p.Errors {
+			got = append(got, f.Field)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: fields %v, want %v", tc.body, got, tc.want)
+		}
+	}
+}
+
+// Each call returns a value of its own: a field one request set never shows
+// up in the next request's value, whatever it leaves out.
+func TestDecodeReturnsAFreshValueEveryTime(t *testing.T) {
+	type req struct {
+		Text  string   `json:"text"`
+		Extra string   `json:"extra,omitempty"`
+		Tags  []string `json:"tags,omitempty"`
+	}
+	first, err := Decode[req](jsonRequest(http.MethodPost, "/", `{"text":"A","extra":"A-extra","tags":["A"]}`))
+	if err != nil || first.Extra != "A-extra" {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	second, err := Decode[req](jsonRequest(http.MethodPost, "/", `{"text":"B"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Extra != "" || second.Tags != nil || second.Text != "B" {
+		t.Fatalf("second request saw the first's fields: %+v", second)
+	}
+	if _, err := Decode[req](jsonRequest(http.MethodPost, "/", `{}`)); err == nil {
+		t.Fatal("an empty object must not satisfy a required field")
+	}
+}
+
+func TestDecodeOptionalAcceptsNoBody(t *testing.T) {
+	type req struct {
+		At string `json:"at,omitempty"`
+	}
+	r := httptest.NewRequest(http.MethodPost, "/", nil)
+	v, err := DecodeOptional[req](r)
+	if err != nil || v.At != "" {
+		t.Fatalf("no body: %+v %v", v, err)
+	}
+	v, err = DecodeOptional[req](jsonRequest(http.MethodPost, "/", `{"at":"x"}`))
+	if err != nil || v.At != "x" {
+		t.Fatalf("body: %+v %v", v, err)
+	}
+	if _, err := DecodeOptional[req](jsonRequest(http.MethodPost, "/", `{"other":1}`)); err == nil {
+		t.Fatal("a body that is sent is decoded strictly")
 	}
 }
 
 func TestLimitBodyAndDecode(t *testing.T) {
 	h := LimitBody(32)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var dst noteRequest
-		if err := Decode(r, &dst); err != nil {
+		if _, err := Decode[noteRequest](r); err != nil {
 			WriteProblem(w, r, err)
 			return
 		}
@@ -147,7 +226,7 @@ func TestLimitBodyAndDecode(t *testing.T) {
 		chunked    bool
 		wantStatus int
 	}{
-		{"small", `{"title":"t"}`, false, 204},
+		{"small", `{"title":"t","count":1}`, false, 204},
 		{"declared too large", big, false, 413},
 		{"streamed too large", big, true, 413},
 	}

@@ -46,8 +46,7 @@ func newIdemFixture(t *testing.T, store IdempotencyStore) *idemFixture {
 			f.behave(w, r)
 			return
 		}
-		var body map[string]any
-		if err := Decode(r, &body); err != nil {
+		if _, err := Decode[map[string]any](r); err != nil {
 			WriteProblem(w, r, err)
 			return
 		}

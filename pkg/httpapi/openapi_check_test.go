@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/deiops/deiops/pkg/caller"
 )
 
 // committedDoc is the document of sampleRouter, committed the way services
@@ -58,7 +60,7 @@ func TestCheckDocumentDetectsDrift(t *testing.T) {
 		{
 			name: "route registered but not committed",
 			change: func(rt *Router) *Router {
-				rt.HandleFunc(Operation{Method: "DELETE", Path: "/v1/cases/{id}", ID: "deleteCase", Roles: []string{"admin"}}, ok)
+				rt.HandleFunc(Operation{Method: "DELETE", Path: "/v1/cases/{id}", ID: "deleteCase", Roles: []caller.Role{caller.Admin}}, ok)
 				return rt
 			},
 			wantMissing: []string{"DELETE /v1/cases/{id} (deleteCase)"},
@@ -79,7 +81,7 @@ func TestCheckDocumentDetectsDrift(t *testing.T) {
 				rt := NewRouter(RouterOptions{})
 				rt.HandleFunc(Operation{Method: "POST", Path: "/v1/cases/{id}/notes", ID: "addNote", Summary: "Add a note to a case",
 					Tags: []string{"cases"}, Request: createNote{}, Responses: map[int]any{201: note{}, 404: nil},
-					Roles: []string{"resolver", "admin"}, Restricted: true}, ok)
+					Roles: []caller.Role{caller.Resolver, caller.Admin}, Restricted: true}, ok)
 				rt.HandleFunc(Operation{Method: "GET", Path: "/v1/trainings", ID: "listTrainings", Summary: "List trainings",
 					Tags: []string{"awareness"}, Responses: map[int]any{200: []note{}}, Public: true}, ok)
 				return rt

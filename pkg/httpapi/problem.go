@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/deiops/deiops/pkg/fault"
 )
 
 // ProblemContentType is the media type of every error response (RFC 9457).
@@ -25,11 +28,10 @@ type Problem struct {
 	Errors   []FieldError `json:"errors,omitempty" desc:"Every invalid field of the request"`
 }
 
-// FieldError names one invalid field of a request body.
-type FieldError struct {
-	Field  string `json:"field" desc:"Dotted path of the field in the request body, e.g. reporter.department"`
-	Reason string `json:"reason" desc:"Why the value was rejected"`
-}
+// FieldError names one invalid field of a request body. It is the
+// platform's one field-problem type (pkg/fault), so domain validation and
+// request decoding report alike.
+type FieldError = fault.Field
 
 // Error makes *Problem an error.
 func (p *Problem) Error() string {
@@ -101,15 +103,70 @@ func ServiceUnavailable(detail string) *Problem {
 	return NewProblem(http.StatusServiceUnavailable, detail)
 }
 
-// WriteProblem answers with err as problem+json. A *Problem anywhere in err's
-// chain is sent as is; any other error becomes a generic 500 and is logged
-// with the request id, because error strings can carry restricted data or
-// internals that a client must not see.
-func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+// DefaultRetryAfter is sent with a 503 whose error names no delay.
+const DefaultRetryAfter = time.Second
+
+// ProblemFor maps err to the problem a client sees: a *Problem anywhere in
+// err's chain as is; a classified error (pkg/fault) by its kind, with its
+// detail and fields; and nil for anything else, which is a server fault.
+// It is the platform's one mapping of error kinds to HTTP statuses.
+func ProblemFor(err error) (*Problem, time.Duration) {
 	var p *Problem
-	if !errors.As(err, &p) || p == nil {
+	if errors.As(err, &p) && p != nil {
+		return p, 0
+	}
+	f, ok := fault.As(err)
+	if !ok {
+		return nil, 0
+	}
+	switch f.Kind {
+	case fault.NotFound:
+		return NotFound(), 0 // never a detail: a 404 must reveal nothing
+	case fault.Forbidden:
+		return Forbidden(orDefault(f.Detail, "you may not do this")), 0
+	case fault.Conflict:
+		return Conflict(orDefault(f.Detail, "not possible in the current state")), 0
+	case fault.Invalid:
+		return Unprocessable(orDefault(f.Detail, "the request has invalid fields"), f.Fields...), 0
+	case fault.Unauthenticated:
+		return Unauthorized(orDefault(f.Detail, "valid credentials are required")), 0
+	case fault.Limited:
+		return TooManyRequests(orDefault(f.Detail, "too many requests; retry after the time in Retry-After")), max(f.RetryAfter, time.Second)
+	case fault.Unavailable:
+		after := f.RetryAfter
+		if after <= 0 {
+			after = DefaultRetryAfter
+		}
+		return ServiceUnavailable(orDefault(f.Detail, "temporarily unable to complete the request; retry after the time in Retry-After")), after
+	}
+	return nil, 0
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// WriteProblem answers with err as problem+json, mapped by ProblemFor. Any
+// error it does not classify becomes a generic 500 and is logged with the
+// request id, because error strings can carry restricted data or internals
+// that a client must not see. A 503 carries Retry-After.
+func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
+	p, retryAfter := ProblemFor(err)
+	if p == nil {
 		logUnexpected(r, err)
 		p = Internal()
+	} else if f, ok := fault.As(err); ok && f.Cause != nil && f.Kind == fault.Unavailable {
+		LoggerFrom(r.Context()).WarnContext(r.Context(), "request answered 503", "request_id", RequestIDFrom(r.Context()),
+			"route", Route(r), "error", f.Cause)
+	}
+	if (p.Status == http.StatusServiceUnavailable || retryAfter > 0) && w.Header().Get("Retry-After") == "" {
+		if retryAfter <= 0 {
+			retryAfter = DefaultRetryAfter
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
 	}
 	out := *p // never modify the caller's value
 	if out.Status < 400 || out.Status > 599 {

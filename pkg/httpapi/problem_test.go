@@ -19,7 +19,7 @@ func TestWriteProblem(t *testing.T) {
 	}{
 		{"problem as is", Conflict("case already closed"), 409, "case already closed", 0},
 		{"wrapped problem", fmt.Errorf("close case: %w", Conflict("case already closed")), 409, "case already closed", 0},
-		{"field errors", Unprocessable("bad", FieldError{"a", "required"}, FieldError{"b", "too long"}), 422, "bad", 2},
+		{"field errors", Unprocessable("bad", FieldError{Field: "a", Reason: "required"}, FieldError{Field: "b", Reason: "too long"}), 422, "bad", 2},
 		{"not found says nothing", NotFound(), 404, "", 0},
 		{"plain error is a generic 500", errors.New("dial 10.0.0.7: narrative of the report"), 500, Internal().Detail, 0},
 		{"out of range status becomes 500", &Problem{Status: 302}, 500, "", 0},

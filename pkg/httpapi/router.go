@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/deiops/deiops/pkg/caller"
 )
 
 // Operation describes one route for both the mux and the OpenAPI document,
@@ -26,7 +28,7 @@ type Operation struct {
 	// Public marks a route that needs no bearer token. Otherwise a token is
 	// required and, when Roles is not empty, one of Roles.
 	Public bool
-	Roles  []string
+	Roles  []caller.Role
 	// Restricted marks responses that carry restricted data: they are sent
 	// with Cache-Control: no-store and flagged x-restricted in the document.
 	Restricted bool

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/deiops/deiops/pkg/caller"
 )
 
 type createNote struct {
@@ -23,7 +25,7 @@ func sampleRouter(o RouterOptions) *Router {
 	rt.HandleFunc(Operation{
 		Method: "POST", Path: "/v1/cases/{id}/notes", ID: "addNote", Summary: "Add a note to a case",
 		Tags: []string{"cases"}, Request: createNote{}, Responses: map[int]any{201: note{}, 404: nil},
-		Roles: []string{"resolver"}, Restricted: true,
+		Roles: []caller.Role{caller.Resolver}, Restricted: true,
 	}, func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, r, http.StatusCreated, note{ID: r.PathValue("id"), Text: "t"})
 	})
@@ -41,7 +43,7 @@ func TestRouterServes(t *testing.T) {
 	rt := sampleRouter(RouterOptions{RouteMiddleware: []RouteMiddleware{
 		func(op Operation, next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				seen = append(seen, op.ID+":"+strings.Join(op.Roles, ","))
+				seen = append(seen, op.ID+":"+strings.Join(caller.Names(op.Roles...), ","))
 				next.ServeHTTP(w, r)
 			})
 		},

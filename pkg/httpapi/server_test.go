@@ -61,8 +61,8 @@ func TestServerWiring(t *testing.T) {
 	s.Router().HandleFunc(Operation{Method: "POST", Path: "/v1/notes", ID: "addNote", Request: createNote{}, Responses: map[int]any{201: note{}}},
 		func(w http.ResponseWriter, r *http.Request) {
 			calls++
-			var in createNote
-			if err := Decode(r, &in); err != nil {
+			in, err := Decode[createNote](r)
+			if err != nil {
 				WriteProblem(w, r, err)
 				return
 			}

@@ -228,11 +228,75 @@ type field struct {
 	depth    int
 	tagged   bool
 	order    int
+	typ      reflect.Type
 	schema   Schema
 	required bool
 }
 
+// Member is one JSON member of a struct type, as encoding/json sees it.
+type Member struct {
+	Name string
+	Type reflect.Type
+	// Required is the schema's rule: a member is required unless it is
+	// omitempty/omitzero, a pointer, or promoted through an embedded pointer.
+	// Request decoding enforces the same rule, so the published schema and
+	// the server agree on what may be left out.
+	Required bool
+	// Custom is set when the type decodes itself (json.Unmarshaler or
+	// encoding.TextUnmarshaler): its inside is not a JSON object of members.
+	Custom bool
+}
+
+// Members lists the JSON members of struct type t (pointers followed) in
+// declaration order; nil for any other kind.
+func Members(t reflect.Type) []Member {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || t == timeType {
+		return nil
+	}
+	kept := structFields(t, map[reflect.Type]bool{})
+	out := make([]Member, len(kept))
+	for i, f := range kept {
+		out[i] = Member{Name: f.name, Type: f.typ, Required: f.required, Custom: selfDecoding(f.typ)}
+	}
+	return out
+}
+
+var (
+	unmarshalType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// selfDecoding reports whether t (or *t) decodes its own JSON.
+func selfDecoding(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	pt := reflect.PointerTo(t)
+	return t == timeType || pt.Implements(unmarshalType) || pt.Implements(textUnmarshalType)
+}
+
 func structSchema(t reflect.Type, visiting map[reflect.Type]bool) Schema {
+	kept := structFields(t, visiting)
+	props := Schema{}
+	var required []string
+	for _, f := range kept {
+		props[f.name] = f.schema
+		if f.required {
+			required = append(required, f.name)
+		}
+	}
+	s := Schema{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s
+}
+
+// structFields returns the members encoding/json keeps for t.
+func structFields(t reflect.Type, visiting map[reflect.Type]bool) []field {
 	var found []field
 	walkFields(t, 0, false, map[reflect.Type]bool{t: true}, visiting, &found)
 
@@ -256,20 +320,7 @@ func structSchema(t reflect.Type, visiting map[reflect.Type]bool) Schema {
 		kept = append(kept, fs[0])
 	}
 	sort.Slice(kept, func(i, j int) bool { return kept[i].order < kept[j].order })
-
-	props := Schema{}
-	var required []string
-	for _, f := range kept {
-		props[f.name] = f.schema
-		if f.required {
-			required = append(required, f.name)
-		}
-	}
-	s := Schema{"type": "object", "properties": props, "additionalProperties": false}
-	if len(required) > 0 {
-		s["required"] = required
-	}
-	return s
+	return kept
 }
 
 // walkFields collects t's JSON members in declaration order. viaPointer is
@@ -331,6 +382,7 @@ func walkFields(t reflect.Type, depth int, viaPointer bool, embedded, visiting m
 			depth:    depth,
 			tagged:   tagged,
 			order:    len(*out),
+			typ:      f.Type,
 			schema:   s,
 			required: !omitted && !viaPointer && f.Type.Kind() != reflect.Pointer,
 		})

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/deiops/deiops/pkg/bus"
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/pkg/platform"
@@ -60,7 +61,7 @@ func Routes(r *httpapi.Router, b *bus.Bus) {
 	r.HandleFunc(httpapi.Operation{
 		Method: http.MethodPost, Path: "/v1/probes", ID: "createProbe", Tags: []string{"platform"},
 		Summary:   "Send a synthetic probe through every running target (HTTP → NATS → Temporal → NATS)",
-		Roles:     []string{"admin"},
+		Roles:     []caller.Role{caller.Admin},
 		Responses: map[int]any{http.StatusAccepted: Accepted{}},
 	}, func(w http.ResponseWriter, req *http.Request) {
 		id := uuid.NewString()

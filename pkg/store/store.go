@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 
 	"github.com/deiops/deiops/pkg/bus"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/fault"
 )
 
 var (
@@ -32,8 +34,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrExists means Create found an aggregate with that id.
 	ErrExists = errors.New("already exists")
-	// ErrConflict means concurrent writers kept winning; the caller may retry.
-	ErrConflict = errors.New("concurrent update conflict")
+	// ErrConflict means concurrent writers kept winning past every retry:
+	// the request was right, the moment was not, so the client is told to
+	// retry (503 with Retry-After), never that the server failed.
+	ErrConflict = fault.Retry("the record is being changed by others; retry", time.Second, nil)
 )
 
 // Codec maps an aggregate to the JSON record kept in the bucket and back.
@@ -106,7 +110,9 @@ type Options struct {
 	// DeferPublish leaves publishing to the relay alone (no inline publish
 	// after the write). Used to prove the relay closes the crash window.
 	DeferPublish bool
-	// MaxRetries bounds compare-and-set retries under contention.
+	// MaxRetries bounds compare-and-set retries under contention; between
+	// retries writers back off for a short random time so they stop
+	// colliding (default 64 retries, at most about 1.5 s in all).
 	MaxRetries int
 }
 
@@ -121,7 +127,7 @@ type Repo[T any] struct {
 // New provisions the bucket (idempotently) and returns its repository.
 func New[T any](ctx context.Context, b *bus.Bus, codec Codec[T], o Options) (*Repo[T], error) {
 	if o.MaxRetries <= 0 {
-		o.MaxRetries = 32
+		o.MaxRetries = 64
 	}
 	kv, err := b.EnsureKV(ctx, bus.KVOptions{Bucket: o.Bucket, Description: o.Description, History: o.History})
 	if err != nil {
@@ -139,7 +145,7 @@ func (r *Repo[T]) load(ctx context.Context, id string) (*T, record, uint64, erro
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			return nil, record{}, 0, ErrNotFound
 		}
-		return nil, record{}, 0, fmt.Errorf("load %s/%s: %w", r.opts.Bucket, id, err)
+		return nil, record{}, 0, unavailable(fmt.Errorf("load %s/%s: %w", r.opts.Bucket, id, err))
 	}
 	var rec record
 	if err := json.Unmarshal(e.Value(), &rec); err != nil {
@@ -169,7 +175,7 @@ func (r *Repo[T]) Create(ctx context.Context, id string, v *T, evs ...events.Eve
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return ErrExists
 		}
-		return fmt.Errorf("create %s/%s: %w", r.opts.Bucket, id, err)
+		return unavailable(fmt.Errorf("create %s/%s: %w", r.opts.Bucket, id, err))
 	}
 	r.afterWrite(ctx, id, rev, rec)
 	return nil
@@ -200,6 +206,11 @@ func (r *Repo[T]) Upsert(ctx context.Context, id string, fn func(cur *T) (*T, []
 
 func (r *Repo[T]) change(ctx context.Context, id string, create bool, fn func(*T, bool) (*T, []events.Event, error)) error {
 	for attempt := 0; attempt < r.opts.MaxRetries; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return fmt.Errorf("update %s/%s: %w", r.opts.Bucket, id, err)
+			}
+		}
 		cur, rec, rev, err := r.load(ctx, id)
 		exists := err == nil
 		if err != nil && (!errors.Is(err, ErrNotFound) || !create) {
@@ -229,12 +240,36 @@ func (r *Repo[T]) change(ctx context.Context, id string, create bool, fn func(*T
 			if isConflict(err) {
 				continue
 			}
-			return fmt.Errorf("write %s/%s: %w", r.opts.Bucket, id, err)
+			return unavailable(fmt.Errorf("write %s/%s: %w", r.opts.Bucket, id, err))
 		}
 		r.afterWrite(ctx, id, newRev, written)
 		return nil
 	}
 	return fmt.Errorf("update %s/%s: %w", r.opts.Bucket, id, ErrConflict)
+}
+
+// unavailable classifies a failed store operation: the broker did not
+// answer in time or refused for now, so the client may retry (503). A
+// cancelled context (the client left) stays what it is.
+func unavailable(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fault.Retry("the store is not available right now; retry", 0, err)
+}
+
+// backoff waits a random time that grows with attempt (full jitter, capped
+// at 25 ms): contending writers spread out instead of colliding again.
+func backoff(ctx context.Context, attempt int) error {
+	limit := min(time.Millisecond<<min(attempt, 5), 25*time.Millisecond)
+	t := time.NewTimer(time.Duration(rand.Int64N(int64(limit)) + 1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func (r *Repo[T]) unchanged(id string, next *T, rec record) bool {

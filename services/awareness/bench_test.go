@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/temporaltest"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/notify"
 	"github.com/deiops/deiops/pkg/testkit"
 	"github.com/deiops/deiops/services/awareness/app"
@@ -54,7 +55,7 @@ func BenchmarkAssignCohort(b *testing.B) {
 	b.Cleanup(ts.Stop)
 	w := startWith(b, ts, cohortOf(n))
 	ctx := context.Background()
-	officer := app.Actor{ID: "off1", Roles: []string{app.RoleDEIOfficer}}
+	officer := caller.Actor{ID: "off1", Roles: []caller.Role{caller.DEIOfficer}}
 	if _, err := w.svc.App().CreateModule(ctx, officer, "bias-101", domain.ModuleInput{Title: "Bias"}); err != nil {
 		b.Fatal(err)
 	}

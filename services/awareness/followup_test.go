@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/deiops/deiops/pkg/bus"
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/crypto"
 	"github.com/deiops/deiops/pkg/directory"
@@ -207,7 +208,7 @@ func startWith(t testing.TB, ts *temporaltest.TestServer, people []directory.Per
 func (w *world) assign(t testing.TB, due time.Duration) *domain.Assignment {
 	t.Helper()
 	ctx := context.Background()
-	officer := app.Actor{ID: "off1", Roles: []string{app.RoleDEIOfficer}}
+	officer := caller.Actor{ID: "off1", Roles: []caller.Role{caller.DEIOfficer}}
 	if _, err := w.svc.App().CreateModule(ctx, officer, "bias-101", domain.ModuleInput{Title: "Bias"}); err != nil && err != app.ErrConflict {
 		t.Fatal(err)
 	}
@@ -247,11 +248,11 @@ func TestCohortFollowUpOnRealServers(t *testing.T) {
 	w := start(t, cohortOf(4))
 	ctx := context.Background()
 	as := w.assign(t, 8*time.Second)
-	integr := app.Actor{ID: "lms", Roles: []string{app.RoleIntegrator}}
+	integr := caller.Actor{ID: "lms", Roles: []caller.Role{caller.Integrator}}
 	if _, _, err := w.svc.App().RecordCompletion(ctx, integr, app.CompletionInput{PersonID: "r00001", ModuleID: "bias-101", CompletedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.svc.App().Exempt(ctx, app.Actor{ID: "off1", Roles: []string{app.RoleDEIOfficer}}, as.ID(), "r00002", "leave"); err != nil {
+	if _, err := w.svc.App().Exempt(ctx, caller.Actor{ID: "off1", Roles: []caller.Role{caller.DEIOfficer}}, as.ID(), "r00002", "leave"); err != nil {
 		t.Fatal(err)
 	}
 	run := w.temporal.GetWorkflow(ctx, ports.WorkflowID(as.ID()), "")

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/deiops/deiops/pkg/auth"
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/httpapi"
 )
@@ -26,7 +27,7 @@ const (
 // router's route middleware from each Operation.
 func Routes(r *httpapi.Router, svc *directory.Service) {
 	h := handlers{svc: svc}
-	readers := []string{string(auth.RoleAdmin), string(auth.RoleDEIOfficer), string(auth.RoleProgramDirector), string(auth.RoleSupervisor)}
+	readers := []caller.Role{caller.Admin, caller.DEIOfficer, caller.ProgramDirector, caller.Supervisor}
 
 	r.HandleFunc(httpapi.Operation{
 		Method: http.MethodPost, Path: "/v1/directory/imports", ID: "importDirectory", Tags: []string{"directory"},
@@ -36,7 +37,7 @@ func Routes(r *httpapi.Router, svc *directory.Service) {
 			"nothing: a file with problems is answered with 422 listing every problem and nothing is applied. " +
 			"Only rows that differ from the directory are written; importing the same file again changes nothing. " +
 			"409 means the directory changed while the file was being applied: send the same file again.",
-		Roles: []string{string(auth.RoleAdmin), string(auth.RoleDEIOfficer)},
+		Roles: []caller.Role{caller.Admin, caller.DEIOfficer},
 		Responses: map[int]any{
 			http.StatusOK:                    ImportResponse{},
 			http.StatusConflict:              nil,
@@ -183,7 +184,7 @@ func (h handlers) getChain(w http.ResponseWriter, r *http.Request) {
 // need to recognise people, not to contact them outside the platform.
 func mayReadEmail(r *http.Request) bool {
 	p, ok := auth.FromContext(r.Context())
-	return ok && p.HasAnyRole(auth.RoleAdmin, auth.RoleDEIOfficer)
+	return ok && p.HasAnyRole(caller.Admin, caller.DEIOfficer)
 }
 
 // unavailable answers a directory that cannot be read (the store is down

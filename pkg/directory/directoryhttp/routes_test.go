@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/deiops/deiops/pkg/auth"
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/directory/directoryhttp"
 	"github.com/deiops/deiops/pkg/directory/directorytest"
@@ -253,7 +254,7 @@ func TestRoutesDeclareRoles(t *testing.T) {
 		"getDirectorySupervisorChain": {"admin", "dei_officer", "program_director", "supervisor"},
 	}
 	for _, op := range r.Operations() {
-		if !sameSet(op.Roles, want[op.ID]) || op.Public {
+		if !sameSet(caller.Names(op.Roles...), want[op.ID]) || op.Public {
 			t.Errorf("%s: roles %v (public %v), want %v", op.ID, op.Roles, op.Public, want[op.ID])
 		}
 		delete(want, op.ID)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/store"
@@ -15,8 +16,8 @@ import (
 )
 
 // CreateCampaign stores a draft.
-func (s *Service) CreateCampaign(ctx context.Context, a Actor, in domain.CampaignInput) (*domain.Campaign, error) {
-	if !a.Manages() {
+func (s *Service) CreateCampaign(ctx context.Context, a caller.Actor, in domain.CampaignInput) (*domain.Campaign, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	c, err := domain.NewCampaign(NewID("cmp"), a.ID, in, s.now())
@@ -27,8 +28,8 @@ func (s *Service) CreateCampaign(ctx context.Context, a Actor, in domain.Campaig
 }
 
 // EditCampaign changes a draft or a scheduled campaign.
-func (s *Service) EditCampaign(ctx context.Context, a Actor, id string, in domain.CampaignInput) (*domain.Campaign, error) {
-	if !a.Manages() {
+func (s *Service) EditCampaign(ctx context.Context, a caller.Actor, id string, in domain.CampaignInput) (*domain.Campaign, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	var out *domain.Campaign
@@ -43,12 +44,12 @@ func (s *Service) EditCampaign(ctx context.Context, a Actor, id string, in domai
 }
 
 // Campaign returns a campaign: any to managers, a live one to the people it reached.
-func (s *Service) Campaign(ctx context.Context, a Actor, id string) (*domain.Campaign, error) {
+func (s *Service) Campaign(ctx context.Context, a caller.Actor, id string) (*domain.Campaign, error) {
 	c, err := s.o.Campaigns.Get(ctx, Key(id))
 	if err != nil {
 		return nil, notFound(err)
 	}
-	if a.Manages() {
+	if manages(a) {
 		return c, nil
 	}
 	if !c.Live(s.now()) {
@@ -61,8 +62,8 @@ func (s *Service) Campaign(ctx context.Context, a Actor, id string) (*domain.Cam
 }
 
 // Campaigns lists every campaign (managers).
-func (s *Service) Campaigns(ctx context.Context, a Actor) ([]*domain.Campaign, error) {
-	if !a.Manages() {
+func (s *Service) Campaigns(ctx context.Context, a caller.Actor) ([]*domain.Campaign, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	var out []*domain.Campaign
@@ -72,8 +73,8 @@ func (s *Service) Campaigns(ctx context.Context, a Actor) ([]*domain.Campaign, e
 
 // PublishCampaign schedules a campaign at at (zero: now); one that is due
 // publishes right away, resolving its audience against the directory.
-func (s *Service) PublishCampaign(ctx context.Context, a Actor, id string, at time.Time) (*domain.Campaign, error) {
-	if !a.Manages() {
+func (s *Service) PublishCampaign(ctx context.Context, a caller.Actor, id string, at time.Time) (*domain.Campaign, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	now := s.now()
@@ -175,7 +176,7 @@ func (s *Service) PublishDue(ctx context.Context) error {
 }
 
 // MyCampaigns lists the live campaigns that reached the actor.
-func (s *Service) MyCampaigns(ctx context.Context, a Actor) ([]*domain.Campaign, error) {
+func (s *Service) MyCampaigns(ctx context.Context, a caller.Actor) ([]*domain.Campaign, error) {
 	var ids []string
 	if err := s.o.Reach.Scan(ctx, "*."+Key(a.ID), func(_ string, r *Reach) error {
 		ids = append(ids, r.CampaignID)
@@ -235,8 +236,8 @@ func (s *Service) reachJoiner(ctx context.Context, d *directory.Directory, perso
 }
 
 // Reached lists who a campaign reached, in id order (managers).
-func (s *Service) Reached(ctx context.Context, a Actor, id string) ([]Reach, error) {
-	if !a.Manages() {
+func (s *Service) Reached(ctx context.Context, a caller.Actor, id string) ([]Reach, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	if _, err := s.o.Campaigns.Get(ctx, Key(id)); err != nil {

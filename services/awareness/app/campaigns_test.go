@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/deiops/deiops/pkg/directory"
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/services/awareness/app"
 	"github.com/deiops/deiops/services/awareness/domain"
 )
@@ -73,13 +74,13 @@ func TestCampaignScheduledAndEmptyAudience(t *testing.T) {
 	ctx := context.Background()
 	nobody := must(e.app.CreateCampaign(ctx, officer, domain.CampaignInput{Title: "t", Body: "b", Audience: domain.Audience{Sites: []string{"mars"}}}))
 	_, err := e.app.PublishCampaign(ctx, officer, nobody.ID(), time.Time{})
-	var un *app.Unprocessable
-	if !errors.As(err, &un) || un.Fields[0].Field != "audience" {
+	var un *fault.Error
+	if !asFault(err, &un) || un.Fields[0].Field != "audience" {
 		t.Fatalf("empty audience: %v", err)
 	}
 	_, err = e.app.CreateCampaign(ctx, officer, domain.CampaignInput{Title: "", Body: "b"})
-	var inv *domain.ValidationError
-	if !errors.As(err, &inv) || len(inv.Fields) != 2 || inv.Fields[0].Field != "title" || inv.Fields[1].Field != "audience" {
+	var inv *fault.Error
+	if !asFault(err, &inv) || len(inv.Fields) != 2 || inv.Fields[0].Field != "title" || inv.Fields[1].Field != "audience" {
 		t.Fatalf("invalid campaign: %v", err)
 	}
 	c := must(e.app.CreateCampaign(ctx, officer, domain.CampaignInput{Title: "t", Body: "b", Audience: domain.Audience{People: []string{"r01"}},

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/notify"
@@ -325,7 +326,7 @@ func (s *Service) Escalate(ctx context.Context, st Step) (StepResult, error) {
 			}
 		}
 		for _, p := range d.People() {
-			if p.Active && depts[p.Department] && strings.EqualFold(strings.TrimSpace(p.Role), RoleProgramDirector) {
+			if p.Active && depts[p.Department] && strings.EqualFold(strings.TrimSpace(p.Role), string(caller.ProgramDirector)) {
 				to = append(to, p.ID)
 			}
 		}

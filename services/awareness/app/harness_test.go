@@ -13,10 +13,12 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/deiops/deiops/pkg/bus"
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/crypto"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/pkg/notify"
 	"github.com/deiops/deiops/pkg/testkit"
 	"github.com/deiops/deiops/services/awareness/adapters"
@@ -93,12 +95,12 @@ type env struct {
 }
 
 var (
-	officer  = app.Actor{ID: "off1", Roles: []string{app.RoleDEIOfficer}}
-	director = app.Actor{ID: "pd1", Roles: []string{app.RoleProgramDirector}}
-	integr   = app.Actor{ID: "lms", Roles: []string{app.RoleIntegrator}}
+	officer  = caller.Actor{ID: "off1", Roles: []caller.Role{caller.DEIOfficer}}
+	director = caller.Actor{ID: "pd1", Roles: []caller.Role{caller.ProgramDirector}}
+	integr   = caller.Actor{ID: "lms", Roles: []caller.Role{caller.Integrator}}
 )
 
-func staff(id string) app.Actor { return app.Actor{ID: id, Roles: []string{"staff"}} }
+func staff(id string) caller.Actor { return caller.Actor{ID: id, Roles: []caller.Role{caller.Staff}} }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
@@ -237,4 +239,11 @@ func (e *env) hospital(n int) {
 	for i := 1; i <= n; i++ {
 		e.dir.put(directory.Person{ID: fmt.Sprintf("r%02d", i), Email: fmt.Sprintf("r%02d@example.org", i), TrainingLevel: "PGY-1", Cohort: "2026", SupervisorID: "att1"})
 	}
+}
+
+// asFault reports whether err is classified, setting *f.
+func asFault(err error, f **fault.Error) bool {
+	var ok bool
+	*f, ok = fault.As(err)
+	return ok
 }

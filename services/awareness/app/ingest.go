@@ -9,10 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/directory"
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/pkg/notify"
 	"github.com/deiops/deiops/pkg/store"
-	"github.com/deiops/deiops/services/awareness/domain"
 )
 
 // Ingest sources.
@@ -63,11 +64,13 @@ type CompletionInput struct {
 }
 
 // canIngest: managers, coordinators and integrators send completions.
-func canIngest(a Actor) bool { return a.Manages() || a.Has(RoleCoordinator) || a.Has(RoleIntegrator) }
+func canIngest(a caller.Actor) bool {
+	return manages(a) || a.Has(caller.Coordinator) || a.Has(caller.Integrator)
+}
 
-func (s *Service) validateCompletion(ctx context.Context, d *directory.Directory, in CompletionInput, prefix string) []domain.FieldError {
-	var errs []domain.FieldError
-	add := func(f, r string) { errs = append(errs, domain.FieldError{Field: prefix + f, Reason: r}) }
+func (s *Service) validateCompletion(ctx context.Context, d *directory.Directory, in CompletionInput, prefix string) []fault.Field {
+	var errs []fault.Field
+	add := func(f, r string) { errs = append(errs, fault.Field{Field: prefix + f, Reason: r}) }
 	if _, ok := d.Get(in.PersonID); !ok {
 		add("person_id", "no person with this id in the directory")
 	}
@@ -97,7 +100,7 @@ func ingestKey(source string, in CompletionInput) string {
 
 // record applies a validated completion once per idempotency key and
 // returns its record (the earlier one for a duplicate).
-func (s *Service) record(ctx context.Context, a Actor, source string, in CompletionInput) (*Ingested, bool, error) {
+func (s *Service) record(ctx context.Context, a caller.Actor, source string, in CompletionInput) (*Ingested, bool, error) {
 	key := ingestKey(source, in)
 	if prev, err := s.o.Ingest.Get(ctx, key); err == nil {
 		return prev, true, nil
@@ -122,7 +125,7 @@ func (s *Service) record(ctx context.Context, a Actor, source string, in Complet
 }
 
 // RecordCompletion ingests one completion from the API.
-func (s *Service) RecordCompletion(ctx context.Context, a Actor, in CompletionInput) (*Ingested, bool, error) {
+func (s *Service) RecordCompletion(ctx context.Context, a caller.Actor, in CompletionInput) (*Ingested, bool, error) {
 	if !canIngest(a) {
 		return nil, false, ErrForbidden
 	}
@@ -131,7 +134,7 @@ func (s *Service) RecordCompletion(ctx context.Context, a Actor, in CompletionIn
 		return nil, false, err
 	}
 	if errs := s.validateCompletion(ctx, d, in, ""); len(errs) > 0 {
-		return nil, false, &domain.ValidationError{Detail: "invalid completion", Fields: errs}
+		return nil, false, fault.InvalidFields("invalid completion", errs...)
 	}
 	return s.record(ctx, a, SourceAPI, in)
 }
@@ -150,6 +153,19 @@ func (e *ImportError) Error() string {
 	return fmt.Sprintf("%d bad lines; nothing applied", len(e.Lines))
 }
 
+// Fault implements fault.Classifier: each bad line is a field "line N: f".
+func (e *ImportError) Fault() *fault.Error {
+	fs := make([]fault.Field, 0, len(e.Lines))
+	for _, l := range e.Lines {
+		f := fmt.Sprintf("line %d", l.Line)
+		if l.Field != "" {
+			f += ": " + l.Field
+		}
+		fs = append(fs, fault.Field{Field: f, Reason: l.Reason})
+	}
+	return fault.InvalidFields(fmt.Sprintf("%d bad lines; nothing was applied", len(e.Lines)), fs...)
+}
+
 // ImportResult counts an import's rows.
 type ImportResult struct {
 	Rows, Applied, Duplicates, Unassigned int
@@ -162,11 +178,11 @@ const MaxImportRows = 100000
 // completed_at (RFC 3339 or YYYY-MM-DD) and optionally external_id. Every
 // row is checked first: one bad row and nothing is applied, every bad
 // line listed.
-func (s *Service) ImportCSV(ctx context.Context, a Actor, r io.Reader) (ImportResult, error) {
+func (s *Service) ImportCSV(ctx context.Context, a caller.Actor, r io.Reader) (ImportResult, error) {
 	return s.importRows(ctx, a, r, SourceCSV)
 }
 
-func (s *Service) importRows(ctx context.Context, a Actor, r io.Reader, source string) (ImportResult, error) {
+func (s *Service) importRows(ctx context.Context, a caller.Actor, r io.Reader, source string) (ImportResult, error) {
 	if !canIngest(a) {
 		return ImportResult{}, ErrForbidden
 	}
@@ -302,7 +318,7 @@ type Hasher interface {
 // statements complete the module mapped to their activity id; an unknown
 // activity or actor is kept as unmatched with the reason; other verbs are
 // kept as ignored. Idempotent by statement id.
-func (s *Service) IngestXAPI(ctx context.Context, a Actor, h Hasher, sts []XAPIStatement) ([]XAPIResult, error) {
+func (s *Service) IngestXAPI(ctx context.Context, a caller.Actor, h Hasher, sts []XAPIStatement) ([]XAPIResult, error) {
 	if !canIngest(a) {
 		return nil, ErrForbidden
 	}
@@ -369,8 +385,8 @@ func (s *Service) IngestXAPI(ctx context.Context, a Actor, h Hasher, sts []XAPIS
 }
 
 // Unmatched lists the xAPI statements kept as unmatched (managers).
-func (s *Service) Unmatched(ctx context.Context, a Actor) ([]*Ingested, error) {
-	if !a.Manages() {
+func (s *Service) Unmatched(ctx context.Context, a caller.Actor) ([]*Ingested, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	var out []*Ingested
@@ -384,6 +400,6 @@ func (s *Service) Unmatched(ctx context.Context, a Actor) ([]*Ingested, error) {
 }
 
 // ImportWebhook is ImportCSV for the generic webhook (source webhook).
-func (s *Service) ImportWebhook(ctx context.Context, a Actor, r io.Reader) (ImportResult, error) {
+func (s *Service) ImportWebhook(ctx context.Context, a caller.Actor, r io.Reader) (ImportResult, error) {
 	return s.importRows(ctx, a, r, SourceWebhook)
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/services/awareness/domain"
 )
@@ -98,8 +99,8 @@ func (s *Service) finish(r *Report, groups map[string]*ReportRow) {
 }
 
 // TrainingReport reports an assignment's current cycle by group.
-func (s *Service) TrainingReport(ctx context.Context, a Actor, assignmentID, by string) (Report, error) {
-	if !a.Manages() {
+func (s *Service) TrainingReport(ctx context.Context, a caller.Actor, assignmentID, by string) (Report, error) {
+	if !manages(a) {
 		return Report{}, ErrForbidden
 	}
 	if err := validBy(by); err != nil {
@@ -149,8 +150,8 @@ func (s *Service) TrainingReport(ctx context.Context, a Actor, assignmentID, by 
 
 // AttestationReport reports who attested a statement's current version,
 // among its audience as the directory has it now.
-func (s *Service) AttestationReport(ctx context.Context, a Actor, statementID, by string) (Report, error) {
-	if !a.Manages() {
+func (s *Service) AttestationReport(ctx context.Context, a caller.Actor, statementID, by string) (Report, error) {
+	if !manages(a) {
 		return Report{}, ErrForbidden
 	}
 	if err := validBy(by); err != nil {
@@ -204,7 +205,7 @@ type OverdueItem struct {
 
 // MyReportsOverdue lists the overdue items of the people who report to
 // the actor (directly or not): a supervisor's own list, never anyone else's.
-func (s *Service) MyReportsOverdue(ctx context.Context, a Actor) ([]OverdueItem, error) {
+func (s *Service) MyReportsOverdue(ctx context.Context, a caller.Actor) ([]OverdueItem, error) {
 	ts, err := s.TeamTrainings(ctx, a)
 	if err != nil {
 		return nil, err

@@ -9,63 +9,39 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/pkg/notify"
 	"github.com/deiops/deiops/pkg/store"
 	"github.com/deiops/deiops/pkg/versioned"
 	"github.com/deiops/deiops/services/awareness/domain"
 )
 
-// Errors the ports map to HTTP answers.
+// Errors of the use cases, classified by the platform's kinds (pkg/fault).
 var (
-	ErrNotFound  = errors.New("not found")
-	ErrForbidden = errors.New("forbidden")
-	ErrConflict  = errors.New("conflict")
-	// ErrStale means the directory snapshot does not show a change yet.
+	ErrNotFound  = fault.New(fault.NotFound, "")
+	ErrForbidden = fault.New(fault.Forbidden, "not allowed")
+	ErrConflict  = fault.New(fault.Conflict, "not possible in the current state")
+	// ErrStale means the directory snapshot does not show a change yet
+	// (consumers retry).
 	ErrStale = errors.New("directory snapshot does not show the change yet")
 )
 
-// Unprocessable is a request that is well-formed but cannot be done, with
-// the reason and the fields concerned.
-type Unprocessable struct {
-	Detail string
-	Fields []domain.FieldError
-}
-
-func (e *Unprocessable) Error() string { return e.Detail }
-
 func unprocessable(detail, field, reason string) error {
-	return &Unprocessable{Detail: detail, Fields: []domain.FieldError{{Field: field, Reason: reason}}}
+	return fault.InvalidFields(detail, fault.Field{Field: field, Reason: reason})
 }
 
-// Roles the service grants rights to (the platform's role names).
-const (
-	RoleDEIOfficer      = "dei_officer"
-	RoleProgramDirector = "program_director"
-	RoleSupervisor      = "supervisor"
-	RoleDepartmentLead  = "department_lead"
-	RoleCoordinator     = "coordinator"
-	RoleIntegrator      = "integrator"
-)
+// Managers manage awareness content: campaigns, statements, training.
+var Managers = []caller.Role{caller.DEIOfficer, caller.ProgramDirector}
 
-// Actor is who calls a use case.
-type Actor struct {
-	ID    string
-	Roles []string
-}
-
-// Has reports whether the actor holds role.
-func (a Actor) Has(role string) bool { return slices.Contains(a.Roles, role) }
-
-// Manages reports whether the actor manages awareness content (DEI
-// officers and program directors).
-func (a Actor) Manages() bool { return a.Has(RoleDEIOfficer) || a.Has(RoleProgramDirector) }
+// manages reports whether a manages awareness content.
+func manages(a caller.Actor) bool { return a.Has(Managers...) }
 
 // Store is a keyed collection of aggregates (store.Repo plus a scan).
 type Store[T any] interface {

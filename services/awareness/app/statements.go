@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/store"
 	"github.com/deiops/deiops/pkg/versioned"
@@ -21,8 +22,8 @@ type StatementView struct {
 }
 
 // CreateStatement creates a statement and publishes its version 1.
-func (s *Service) CreateStatement(ctx context.Context, a Actor, doc domain.StatementDoc) (StatementView, error) {
-	if !a.Manages() {
+func (s *Service) CreateStatement(ctx context.Context, a caller.Actor, doc domain.StatementDoc) (StatementView, error) {
+	if !manages(a) {
 		return StatementView{}, ErrForbidden
 	}
 	if err := doc.Validate(); err != nil {
@@ -55,8 +56,8 @@ func (s *Service) checkAudience(ctx context.Context, au domain.Audience) error {
 // PublishStatementVersion publishes the next version. When it requires
 // attestation everyone in its audience owes it, whatever they attested
 // before; earlier attestations stay in the history.
-func (s *Service) PublishStatementVersion(ctx context.Context, a Actor, id string, doc domain.StatementDoc) (StatementView, error) {
-	if !a.Manages() {
+func (s *Service) PublishStatementVersion(ctx context.Context, a caller.Actor, id string, doc domain.StatementDoc) (StatementView, error) {
+	if !manages(a) {
 		return StatementView{}, ErrForbidden
 	}
 	if err := doc.Validate(); err != nil {
@@ -111,7 +112,7 @@ func (s *Service) current(ctx context.Context, id string) (*domain.Statement, er
 
 // Statement returns a statement at version (0: current): managers see any,
 // people in its current audience see it too.
-func (s *Service) Statement(ctx context.Context, a Actor, id string, version int) (StatementView, error) {
+func (s *Service) Statement(ctx context.Context, a caller.Actor, id string, version int) (StatementView, error) {
 	st, err := s.current(ctx, id)
 	if err != nil {
 		return StatementView{}, err
@@ -119,7 +120,7 @@ func (s *Service) Statement(ctx context.Context, a Actor, id string, version int
 	if st.Current() == 0 {
 		return StatementView{}, ErrNotFound
 	}
-	if !a.Manages() {
+	if !manages(a) {
 		d, err := s.snapshot(ctx)
 		if err != nil {
 			return StatementView{}, err
@@ -139,15 +140,15 @@ func (s *Service) Statement(ctx context.Context, a Actor, id string, version int
 		return StatementView{}, err
 	}
 	view := StatementView{Statement: st, Version: v}
-	if a.Manages() {
+	if manages(a) {
 		view.History, _ = s.o.Versions.History(ctx, id)
 	}
 	return view, nil
 }
 
 // Statements lists statements (managers).
-func (s *Service) Statements(ctx context.Context, a Actor) ([]*domain.Statement, error) {
-	if !a.Manages() {
+func (s *Service) Statements(ctx context.Context, a caller.Actor) ([]*domain.Statement, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	var out []*domain.Statement
@@ -157,7 +158,7 @@ func (s *Service) Statements(ctx context.Context, a Actor) ([]*domain.Statement,
 
 // Attest records the actor's attestation of a statement's current
 // version. Attesting twice returns the first attestation.
-func (s *Service) Attest(ctx context.Context, a Actor, id string, version int) (*domain.Attestation, bool, error) {
+func (s *Service) Attest(ctx context.Context, a caller.Actor, id string, version int) (*domain.Attestation, bool, error) {
 	st, err := s.current(ctx, id)
 	if err != nil {
 		return nil, false, err
@@ -167,7 +168,7 @@ func (s *Service) Attest(ctx context.Context, a Actor, id string, version int) (
 		return nil, false, err
 	}
 	in := st.Doc().Audience.Includes(d, a.ID)
-	if !in && !a.Manages() {
+	if !in && !manages(a) {
 		return nil, false, ErrNotFound
 	}
 	key := Key(id, fmt.Sprint(version), a.ID)
@@ -201,7 +202,7 @@ type Owed struct {
 }
 
 // MyAttestations returns what the actor still owes and what they attested.
-func (s *Service) MyAttestations(ctx context.Context, a Actor) ([]Owed, []*domain.Attestation, error) {
+func (s *Service) MyAttestations(ctx context.Context, a caller.Actor) ([]Owed, []*domain.Attestation, error) {
 	var done []*domain.Attestation
 	attested := map[string]bool{}
 	if err := s.o.Attestations.Scan(ctx, "*.*."+Key(a.ID), func(_ string, at *domain.Attestation) error {

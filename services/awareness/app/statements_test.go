@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/services/awareness/app"
 	"github.com/deiops/deiops/services/awareness/domain"
 )
@@ -58,8 +59,8 @@ func TestReattestation(t *testing.T) {
 		t.Fatalf("after v2: owed %+v attested %+v", owed, done)
 	}
 	// v1 can no longer be attested; v2 can.
-	var un *app.Unprocessable
-	if _, _, err := e.app.Attest(ctx, staff("r02"), id, 1); !errors.As(err, &un) || un.Fields[0].Field != "version" {
+	var un *fault.Error
+	if _, _, err := e.app.Attest(ctx, staff("r02"), id, 1); !asFault(err, &un) || un.Fields[0].Field != "version" {
 		t.Fatalf("attest v1 after v2: %v", err)
 	}
 	must3(e.app.Attest(ctx, staff("r01"), id, 2))

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/store"
 	"github.com/deiops/deiops/services/awareness/contract"
@@ -14,8 +15,8 @@ import (
 )
 
 // CreateModule adds a module to the catalog.
-func (s *Service) CreateModule(ctx context.Context, a Actor, id string, in domain.ModuleInput) (*domain.Module, error) {
-	if !a.Manages() {
+func (s *Service) CreateModule(ctx context.Context, a caller.Actor, id string, in domain.ModuleInput) (*domain.Module, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	if id == "" {
@@ -38,8 +39,8 @@ func (s *Service) CreateModule(ctx context.Context, a Actor, id string, in domai
 }
 
 // EditModule changes a module.
-func (s *Service) EditModule(ctx context.Context, a Actor, id string, in domain.ModuleInput) (*domain.Module, error) {
-	if !a.Manages() {
+func (s *Service) EditModule(ctx context.Context, a caller.Actor, id string, in domain.ModuleInput) (*domain.Module, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	var out *domain.Module
@@ -78,8 +79,8 @@ func (s *Service) moduleByActivity(ctx context.Context, activity string) (*domai
 // against the directory now, every member gets a record (written in
 // parallel), the assignment becomes active with its event, and its
 // follow-up workflow starts.
-func (s *Service) Assign(ctx context.Context, a Actor, in domain.AssignmentInput) (*domain.Assignment, error) {
-	if !a.Manages() {
+func (s *Service) Assign(ctx context.Context, a caller.Actor, in domain.AssignmentInput) (*domain.Assignment, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	now := s.now()
@@ -166,8 +167,8 @@ func (s *Service) StartPendingFollowUps(ctx context.Context) error {
 }
 
 // Assignment returns an assignment (managers).
-func (s *Service) Assignment(ctx context.Context, a Actor, id string) (*domain.Assignment, error) {
-	if !a.Manages() {
+func (s *Service) Assignment(ctx context.Context, a caller.Actor, id string) (*domain.Assignment, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	as, err := s.o.Assignments.Get(ctx, Key(id))
@@ -175,8 +176,8 @@ func (s *Service) Assignment(ctx context.Context, a Actor, id string) (*domain.A
 }
 
 // Assignments lists assignments (managers).
-func (s *Service) Assignments(ctx context.Context, a Actor) ([]*domain.Assignment, error) {
-	if !a.Manages() {
+func (s *Service) Assignments(ctx context.Context, a caller.Actor) ([]*domain.Assignment, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	var out []*domain.Assignment
@@ -197,7 +198,7 @@ func (s *Service) trainings(ctx context.Context, assignmentID string) ([]*domain
 }
 
 // AssignmentPeople lists an assignment's people and their status (managers).
-func (s *Service) AssignmentPeople(ctx context.Context, a Actor, id string) ([]*domain.Training, error) {
+func (s *Service) AssignmentPeople(ctx context.Context, a caller.Actor, id string) ([]*domain.Training, error) {
 	if _, err := s.Assignment(ctx, a, id); err != nil {
 		return nil, err
 	}
@@ -205,8 +206,8 @@ func (s *Service) AssignmentPeople(ctx context.Context, a Actor, id string) ([]*
 }
 
 // Exempt exempts a person from the current cycle of an assignment.
-func (s *Service) Exempt(ctx context.Context, a Actor, assignmentID, person, reason string) (*domain.Training, error) {
-	if !a.Manages() {
+func (s *Service) Exempt(ctx context.Context, a caller.Actor, assignmentID, person, reason string) (*domain.Training, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	var out *domain.Training
@@ -220,13 +221,13 @@ func (s *Service) Exempt(ctx context.Context, a Actor, assignmentID, person, rea
 			PersonID: person, By: a.ID, At: s.now()}}, nil
 	})
 	if errors.Is(err, domain.ErrState) {
-		return nil, &Unprocessable{Detail: "a completed training cannot be exempted", Fields: []domain.FieldError{{Field: "person_id", Reason: "already completed this cycle"}}}
+		return nil, unprocessable("a completed training cannot be exempted", "person_id", "already completed this cycle")
 	}
 	return out, notFound(err)
 }
 
 // MyTrainings lists the actor's own training records.
-func (s *Service) MyTrainings(ctx context.Context, a Actor) ([]*domain.Training, error) {
+func (s *Service) MyTrainings(ctx context.Context, a caller.Actor) ([]*domain.Training, error) {
 	return s.personTrainings(ctx, a.ID)
 }
 
@@ -243,7 +244,7 @@ func (s *Service) personTrainings(ctx context.Context, person string) ([]*domain
 }
 
 // StartTraining marks the actor's training in progress.
-func (s *Service) StartTraining(ctx context.Context, a Actor, assignmentID string) (*domain.Training, error) {
+func (s *Service) StartTraining(ctx context.Context, a caller.Actor, assignmentID string) (*domain.Training, error) {
 	var out *domain.Training
 	err := s.o.Trainings.Update(ctx, Key(assignmentID, a.ID), func(t *domain.Training) ([]events.Event, error) {
 		out = t
@@ -255,7 +256,7 @@ func (s *Service) StartTraining(ctx context.Context, a Actor, assignmentID strin
 
 // TeamTrainings lists the training records of the people who report to
 // the actor, directly or not (supervisors and department leads).
-func (s *Service) TeamTrainings(ctx context.Context, a Actor) ([]*domain.Training, error) {
+func (s *Service) TeamTrainings(ctx context.Context, a caller.Actor) ([]*domain.Training, error) {
 	d, err := s.snapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -315,8 +316,8 @@ func (s *Service) complete(ctx context.Context, person, module string, c complet
 // CancelAssignment stops an assignment: later follow-up steps notify
 // nobody, no new cycle starts, and the workflow ends at its next step past
 // the due date.
-func (s *Service) CancelAssignment(ctx context.Context, a Actor, id string) (*domain.Assignment, error) {
-	if !a.Manages() {
+func (s *Service) CancelAssignment(ctx context.Context, a caller.Actor, id string) (*domain.Assignment, error) {
+	if !manages(a) {
 		return nil, ErrForbidden
 	}
 	var out *domain.Assignment

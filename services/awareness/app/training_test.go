@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/directory"
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/pkg/notify"
 	"github.com/deiops/deiops/services/awareness/app"
 	"github.com/deiops/deiops/services/awareness/contract"
@@ -38,18 +40,18 @@ func TestAssignmentValidation(t *testing.T) {
 	e.hospital(2)
 	e.module("bias-101", "")
 	ctx := context.Background()
-	var inv *domain.ValidationError
+	var inv *fault.Error
 	_, err := e.app.Assign(ctx, officer, domain.AssignmentInput{ModuleID: "bias-101", Audience: domain.Audience{Cohorts: []string{"2026"}}, DueAt: e.clock.Now().Add(-time.Hour)})
-	if !errors.As(err, &inv) || inv.Fields[0].Field != "due_at" || inv.Fields[0].Reason != "must be in the future" {
+	if !asFault(err, &inv) || inv.Fields[0].Field != "due_at" || inv.Fields[0].Reason != "must be in the future" {
 		t.Fatalf("past due: %v", err)
 	}
-	var un *app.Unprocessable
+	var un *fault.Error
 	_, err = e.app.Assign(ctx, officer, domain.AssignmentInput{ModuleID: "bias-101", Audience: domain.Audience{Cohorts: []string{"1999"}}, DueAt: e.clock.Now().Add(day)})
-	if !errors.As(err, &un) || un.Fields[0].Field != "audience" {
+	if !asFault(err, &un) || un.Fields[0].Field != "audience" {
 		t.Fatalf("nobody: %v", err)
 	}
 	_, err = e.app.Assign(ctx, officer, domain.AssignmentInput{ModuleID: "nope", Audience: domain.Audience{Cohorts: []string{"2026"}}, DueAt: e.clock.Now().Add(day)})
-	if !errors.As(err, &un) || un.Fields[0].Field != "module_id" {
+	if !asFault(err, &un) || un.Fields[0].Field != "module_id" {
 		t.Fatalf("unknown module: %v", err)
 	}
 	if _, err := e.app.Assign(ctx, staff("r01"), domain.AssignmentInput{}); !errors.Is(err, app.ErrForbidden) {
@@ -146,11 +148,11 @@ func TestFollowUpSteps(t *testing.T) {
 	if got := e.notified(notify.TemplateDigest); !slices.Equal(got, []string{"att1", "chief"}) {
 		t.Fatalf("digest to %v", got)
 	}
-	items := must(e.app.MyReportsOverdue(ctx, app.Actor{ID: "att1", Roles: []string{app.RoleSupervisor}}))
+	items := must(e.app.MyReportsOverdue(ctx, caller.Actor{ID: "att1", Roles: []caller.Role{caller.Supervisor}}))
 	if len(items) != 4 || items[0].DaysOverdue != 1 {
 		t.Fatalf("att1's overdue list %+v", items)
 	}
-	if items := must(e.app.MyReportsOverdue(ctx, app.Actor{ID: "r05", Roles: []string{app.RoleSupervisor}})); len(items) != 0 {
+	if items := must(e.app.MyReportsOverdue(ctx, caller.Actor{ID: "r05", Roles: []caller.Role{caller.Supervisor}})); len(items) != 0 {
 		t.Fatalf("r05 sees %+v", items)
 	}
 

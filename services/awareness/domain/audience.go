@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/deiops/deiops/pkg/directory"
+	"github.com/deiops/deiops/pkg/fault"
 )
 
 // MaxAudienceValues bounds each audience list (explicit people included).
@@ -25,7 +26,7 @@ type Audience struct {
 }
 
 // Validate lists problems, with fields prefixed by field (e.g. "audience").
-func (a Audience) Validate(field string) []FieldError {
+func (a Audience) Validate(field string) []fault.Field {
 	var p problems
 	if a.Directory().IsEmpty() {
 		p.add(field, "must name at least one department, role, training level, cohort, site or person")

@@ -100,7 +100,7 @@ func (c *Campaign) Schedule(at, now time.Time) error {
 		at = now
 	}
 	if !c.in.ExpiresAt.IsZero() && !c.in.ExpiresAt.After(at) {
-		return (&problems{{"publish_at", "must be before expires_at"}}).err("invalid schedule")
+		return (&problems{{Field: "publish_at", Reason: "must be before expires_at"}}).err("invalid schedule")
 	}
 	c.in.PublishAt, c.status, c.updatedAt = at, CampaignScheduled, now
 	return nil

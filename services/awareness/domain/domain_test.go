@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/deiops/deiops/pkg/directory"
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/services/awareness/domain"
 )
 
@@ -54,8 +55,8 @@ func TestIncludesAgreesWithTheDirectory(t *testing.T) {
 func TestAssignmentValidation(t *testing.T) {
 	_, err := domain.NewAssignment("a1", "off1", domain.AssignmentInput{ModuleID: "m1", DueAt: now.Add(-time.Hour), Recurrence: "weekly",
 		FollowUp: domain.FollowUp{ReminderOffsets: []time.Duration{time.Millisecond}, EscalateTo: []string{"bad id"}}}, now)
-	var v *domain.ValidationError
-	if !errors.As(err, &v) {
+	var v *fault.Error
+	if !asFault(err, &v) {
 		t.Fatal(err)
 	}
 	var fields []string
@@ -155,4 +156,11 @@ func TestCampaignLifecycle(t *testing.T) {
 	if !c.Live(now) || c.Live(now.Add(domain.Day)) {
 		t.Fatal("live until expiry")
 	}
+}
+
+// asFault reports whether err is classified, setting *f.
+func asFault(err error, f **fault.Error) bool {
+	var ok bool
+	*f, ok = fault.As(err)
+	return ok
 }

@@ -1,48 +1,29 @@
 package domain
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/deiops/deiops/pkg/directory"
+	"github.com/deiops/deiops/pkg/fault"
 )
 
 // ErrState means the entity is not in a state that allows the change.
-var ErrState = errors.New("not allowed in the current state")
-
-// FieldError is one problem with one input field.
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-// ValidationError lists every problem with an input.
-type ValidationError struct {
-	Detail string
-	Fields []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Detail)
-	for _, f := range e.Fields {
-		fmt.Fprintf(&b, "; %s: %s", f.Field, f.Reason)
-	}
-	return b.String()
-}
+var ErrState = fault.New(fault.Conflict, "not possible in the current state")
 
 // problems collects field errors.
-type problems []FieldError
+type problems []fault.Field
 
-func (p *problems) add(field, reason string) { *p = append(*p, FieldError{field, reason}) }
+func (p *problems) add(field, reason string) {
+	*p = append(*p, fault.Field{Field: field, Reason: reason})
+}
 
 func (p problems) err(detail string) error {
 	if len(p) == 0 {
 		return nil
 	}
-	return &ValidationError{Detail: detail, Fields: p}
+	return fault.InvalidFields(detail, p...)
 }
 
 func (p *problems) text(field, v string, max int, required bool) {

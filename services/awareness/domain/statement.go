@@ -2,12 +2,13 @@ package domain
 
 import (
 	"encoding/json"
-	"errors"
 	"time"
+
+	"github.com/deiops/deiops/pkg/fault"
 )
 
 // ErrNotInAudience means the person is not in the statement's audience.
-var ErrNotInAudience = errors.New("not in the audience")
+var ErrNotInAudience = fault.New(fault.Forbidden, "not in the audience")
 
 // StatementDoc is one version of an expectation statement (a "what is not
 // OK" statement, a code of conduct). Versions are immutable once published.

@@ -5,16 +5,17 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/services/connection/contract"
 	"github.com/deiops/deiops/services/connection/domain"
 )
 
 // Organizers may schedule gatherings.
-var Organizers = []string{RoleCoordinator, RoleDEIOfficer, RoleProgramDirector, RoleDepartmentLead, RoleSupervisor, RoleAdmin}
+var Organizers = []caller.Role{caller.Coordinator, caller.DEIOfficer, caller.ProgramDirector, caller.DepartmentLead, caller.Supervisor, caller.Admin}
 
 // ScheduleGathering creates a gathering organised by the actor.
-func (s *Service) ScheduleGathering(ctx context.Context, a Actor, in domain.GatheringInput) (*domain.Gathering, error) {
+func (s *Service) ScheduleGathering(ctx context.Context, a caller.Actor, in domain.GatheringInput) (*domain.Gathering, error) {
 	if !a.Has(Organizers...) {
 		return nil, fmt.Errorf("gatherings: %w", ErrForbidden)
 	}
@@ -56,7 +57,7 @@ func (s *Service) lock(id string) func() {
 // compare-and-set write of the gathering, so places are never over-booked
 // however many replicas take RSVPs at once; within one process RSVPs to
 // the same gathering also queue on a lock, so they do not burn retries.
-func (s *Service) RSVP(ctx context.Context, a Actor, id string) (string, int, error) {
+func (s *Service) RSVP(ctx context.Context, a caller.Actor, id string) (string, int, error) {
 	defer s.lock(id)()
 	now := s.now()
 	var status string
@@ -77,7 +78,7 @@ func (s *Service) RSVP(ctx context.Context, a Actor, id string) (string, int, er
 
 // CancelRSVP removes the actor; a freed place promotes the first
 // waitlisted person, once, and notifies them.
-func (s *Service) CancelRSVP(ctx context.Context, a Actor, id string) (promoted string, err error) {
+func (s *Service) CancelRSVP(ctx context.Context, a caller.Actor, id string) (promoted string, err error) {
 	defer s.lock(id)()
 	now := s.now()
 	err = s.o.Gatherings.Update(ctx, id, func(g *domain.Gathering) ([]events.Event, error) {
@@ -101,11 +102,11 @@ func (s *Service) CancelRSVP(ctx context.Context, a Actor, id string) (promoted 
 
 // CancelGathering cancels a gathering (its organiser, a coordinator or an
 // admin) and notifies everyone confirmed or waitlisted.
-func (s *Service) CancelGathering(ctx context.Context, a Actor, id string) error {
+func (s *Service) CancelGathering(ctx context.Context, a caller.Actor, id string) error {
 	defer s.lock(id)()
 	now := s.now()
 	return s.o.Gatherings.Update(ctx, id, func(g *domain.Gathering) ([]events.Event, error) {
-		if g.Organizer() != a.ID && !a.Has(RoleCoordinator, RoleAdmin) {
+		if g.Organizer() != a.ID && !a.Has(caller.Coordinator, caller.Admin) {
 			return nil, fmt.Errorf("gathering %s: %w", id, ErrForbidden)
 		}
 		notify, changed := g.Cancel(now)
@@ -119,7 +120,7 @@ func (s *Service) CancelGathering(ctx context.Context, a Actor, id string) error
 
 // SuggestTopic adds a story-circle topic; anonymous suggestions keep no
 // trace of the submitter.
-func (s *Service) SuggestTopic(ctx context.Context, a Actor, id, text string, anonymous bool) (domain.Topic, error) {
+func (s *Service) SuggestTopic(ctx context.Context, a caller.Actor, id, text string, anonymous bool) (domain.Topic, error) {
 	defer s.lock(id)()
 	now := s.now()
 	var t domain.Topic
@@ -133,7 +134,7 @@ func (s *Service) SuggestTopic(ctx context.Context, a Actor, id, text string, an
 
 // Topics lists a story circle's suggestions to its organiser (the
 // facilitator).
-func (s *Service) Topics(ctx context.Context, a Actor, id string) ([]domain.Topic, error) {
+func (s *Service) Topics(ctx context.Context, a caller.Actor, id string) ([]domain.Topic, error) {
 	g, err := s.o.Gatherings.Get(ctx, id)
 	if err != nil {
 		return nil, err

@@ -4,16 +4,17 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/services/connection/contract"
 	"github.com/deiops/deiops/services/connection/domain"
 )
 
 // GroupCreators may create groups (and name their leaders).
-var GroupCreators = []string{RoleCoordinator, RoleDEIOfficer, RoleAdmin}
+var GroupCreators = []caller.Role{caller.Coordinator, caller.DEIOfficer, caller.Admin}
 
 // CreateGroup creates a group whose leaders are its first members.
-func (s *Service) CreateGroup(ctx context.Context, a Actor, in domain.GroupInput) (*domain.Group, error) {
+func (s *Service) CreateGroup(ctx context.Context, a caller.Actor, in domain.GroupInput) (*domain.Group, error) {
 	if !a.Has(GroupCreators...) {
 		return nil, fmt.Errorf("groups: %w", ErrForbidden)
 	}
@@ -30,7 +31,7 @@ func (s *Service) GetGroup(ctx context.Context, id string) (*domain.Group, error
 }
 
 // JoinGroup adds the actor.
-func (s *Service) JoinGroup(ctx context.Context, a Actor, id string) error {
+func (s *Service) JoinGroup(ctx context.Context, a caller.Actor, id string) error {
 	now := s.now()
 	return s.o.Groups.Update(ctx, id, func(g *domain.Group) ([]events.Event, error) {
 		if !g.Join(a.ID) {
@@ -41,7 +42,7 @@ func (s *Service) JoinGroup(ctx context.Context, a Actor, id string) error {
 }
 
 // LeaveGroup removes the actor.
-func (s *Service) LeaveGroup(ctx context.Context, a Actor, id string) error {
+func (s *Service) LeaveGroup(ctx context.Context, a caller.Actor, id string) error {
 	now := s.now()
 	return s.o.Groups.Update(ctx, id, func(g *domain.Group) ([]events.Event, error) {
 		left, err := g.Leave(a.ID)
@@ -53,7 +54,7 @@ func (s *Service) LeaveGroup(ctx context.Context, a Actor, id string) error {
 }
 
 // Announce posts a leader's announcement and notifies the members.
-func (s *Service) Announce(ctx context.Context, a Actor, id, text string) (domain.Announcement, error) {
+func (s *Service) Announce(ctx context.Context, a caller.Actor, id, text string) (domain.Announcement, error) {
 	now := s.now()
 	var out domain.Announcement
 	err := s.o.Groups.Update(ctx, id, func(g *domain.Group) ([]events.Event, error) {
@@ -74,7 +75,7 @@ func (s *Service) Announce(ctx context.Context, a Actor, id, text string) (domai
 }
 
 // Announcements are visible to members, and to everyone in public groups.
-func (s *Service) Announcements(ctx context.Context, a Actor, id string) ([]domain.Announcement, error) {
+func (s *Service) Announcements(ctx context.Context, a caller.Actor, id string) ([]domain.Announcement, error) {
 	g, err := s.o.Groups.Get(ctx, id)
 	if err != nil {
 		return nil, err

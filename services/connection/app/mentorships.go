@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/services/connection/contract"
 	"github.com/deiops/deiops/services/connection/domain"
@@ -12,7 +13,7 @@ import (
 
 // Mentorship returns an accepted (or ended) proposal to one of its two
 // participants; anyone else gets ErrNotFound.
-func (s *Service) Mentorship(ctx context.Context, a Actor, id string) (domain.Proposal, error) {
+func (s *Service) Mentorship(ctx context.Context, a caller.Actor, id string) (domain.Proposal, error) {
 	round, ok := domain.RoundOfProposal(id)
 	if !ok {
 		return domain.Proposal{}, fmt.Errorf("mentorship %s: %w", id, ErrNotFound)
@@ -92,7 +93,7 @@ func (s *Service) ActiveMentorships(ctx context.Context, person string) ([]strin
 }
 
 // RecordFeedback stores a participant's rating of their ended mentorship.
-func (s *Service) RecordFeedback(ctx context.Context, a Actor, id string, rating int) error {
+func (s *Service) RecordFeedback(ctx context.Context, a caller.Actor, id string, rating int) error {
 	round, ok := domain.RoundOfProposal(id)
 	if !ok {
 		return fmt.Errorf("mentorship %s: %w", id, ErrNotFound)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/services/connection/contract"
 	"github.com/deiops/deiops/services/connection/domain"
@@ -12,7 +13,7 @@ import (
 
 // PutProfile opts the actor in, or updates their profile. Only the person
 // may write their own profile.
-func (s *Service) PutProfile(ctx context.Context, a Actor, person string, in domain.ProfileInput) (*domain.Profile, error) {
+func (s *Service) PutProfile(ctx context.Context, a caller.Actor, person string, in domain.ProfileInput) (*domain.Profile, error) {
 	if a.ID != person {
 		return nil, fmt.Errorf("profile of %s: %w", person, ErrForbidden)
 	}
@@ -41,9 +42,9 @@ func (s *Service) PutProfile(ctx context.Context, a Actor, person string, in dom
 // GetProfile returns a profile. The person sees all of it (full true);
 // coordinators see it without the restricted parts (full false); nobody
 // else may read it.
-func (s *Service) GetProfile(ctx context.Context, a Actor, person string) (*domain.Profile, bool, error) {
+func (s *Service) GetProfile(ctx context.Context, a caller.Actor, person string) (*domain.Profile, bool, error) {
 	self := a.ID == person
-	if !self && !a.Has(RoleCoordinator, RoleAdmin) {
+	if !self && !a.Has(caller.Coordinator, caller.Admin) {
 		return nil, false, fmt.Errorf("profile of %s: %w", person, ErrForbidden)
 	}
 	p, err := s.o.Profiles.Get(ctx, person)
@@ -60,7 +61,7 @@ func (s *Service) GetProfile(ctx context.Context, a Actor, person string) (*doma
 // erased, the person leaves every draft and published round, their
 // pending proposals end (as mentor, their mentees fall back to the next
 // best mentor). Withdrawing twice is harmless.
-func (s *Service) WithdrawProfile(ctx context.Context, a Actor, person string) error {
+func (s *Service) WithdrawProfile(ctx context.Context, a caller.Actor, person string) error {
 	if a.ID != person {
 		return fmt.Errorf("profile of %s: %w", person, ErrForbidden)
 	}

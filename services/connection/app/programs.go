@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/services/connection/domain"
 )
 
 // PutProgram sets a program's standing settings (coordinators).
-func (s *Service) PutProgram(ctx context.Context, a Actor, p domain.Program) (*domain.Program, error) {
-	if !a.Has(RoleCoordinator) {
+func (s *Service) PutProgram(ctx context.Context, a caller.Actor, p domain.Program) (*domain.Program, error) {
+	if !a.Has(caller.Coordinator) {
 		return nil, fmt.Errorf("programs: %w", ErrForbidden)
 	}
 	if s.o.Programs == nil {
@@ -27,8 +28,8 @@ func (s *Service) PutProgram(ctx context.Context, a Actor, p domain.Program) (*d
 }
 
 // GetProgram returns a program's settings (coordinators).
-func (s *Service) GetProgram(ctx context.Context, a Actor, id string) (*domain.Program, error) {
-	if !a.Has(RoleCoordinator) {
+func (s *Service) GetProgram(ctx context.Context, a caller.Actor, id string) (*domain.Program, error) {
+	if !a.Has(caller.Coordinator) {
 		return nil, fmt.Errorf("programs: %w", ErrForbidden)
 	}
 	if s.o.Programs == nil {

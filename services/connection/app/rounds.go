@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/services/connection/contract"
 	"github.com/deiops/deiops/services/connection/domain"
@@ -46,8 +47,8 @@ func (s *Service) pool(ctx context.Context) (*pool, error) {
 
 // CreateRound runs the matcher over everyone opted in and stores the
 // result as a draft for the coordinator to review.
-func (s *Service) CreateRound(ctx context.Context, a Actor, set domain.RoundSettings) (*domain.Round, error) {
-	if !a.Has(RoleCoordinator) {
+func (s *Service) CreateRound(ctx context.Context, a caller.Actor, set domain.RoundSettings) (*domain.Round, error) {
+	if !a.Has(caller.Coordinator) {
 		return nil, fmt.Errorf("matching rounds: %w", ErrForbidden)
 	}
 	if s.o.Programs != nil && set.Program != "" {
@@ -82,8 +83,8 @@ func (s *Service) CreateRound(ctx context.Context, a Actor, set domain.RoundSett
 }
 
 // GetRound returns a round to a coordinator.
-func (s *Service) GetRound(ctx context.Context, a Actor, id string) (*domain.Round, error) {
-	if !a.Has(RoleCoordinator) {
+func (s *Service) GetRound(ctx context.Context, a caller.Actor, id string) (*domain.Round, error) {
+	if !a.Has(caller.Coordinator) {
 		return nil, fmt.Errorf("matching rounds: %w", ErrForbidden)
 	}
 	return s.o.Rounds.Get(ctx, id)
@@ -91,8 +92,8 @@ func (s *Service) GetRound(ctx context.Context, a Actor, id string) (*domain.Rou
 
 // PublishRound publishes a reviewed draft: each proposal goes to its
 // mentor with the response window. Publishing twice conflicts.
-func (s *Service) PublishRound(ctx context.Context, a Actor, id string) (*domain.Round, error) {
-	if !a.Has(RoleCoordinator) {
+func (s *Service) PublishRound(ctx context.Context, a caller.Actor, id string) (*domain.Round, error) {
+	if !a.Has(caller.Coordinator) {
 		return nil, fmt.Errorf("matching rounds: %w", ErrForbidden)
 	}
 	now := s.now()
@@ -120,7 +121,7 @@ func (s *Service) proposed(round string, p domain.Proposal) []events.Event {
 }
 
 // MyProposals lists the proposals addressed to the actor as mentor.
-func (s *Service) MyProposals(ctx context.Context, a Actor) ([]RoundProposal, error) {
+func (s *Service) MyProposals(ctx context.Context, a caller.Actor) ([]RoundProposal, error) {
 	var out []RoundProposal
 	err := s.o.Rounds.Each(ctx, func(id string, r *domain.Round) error {
 		if r.Status() != domain.RoundPublished {
@@ -144,7 +145,7 @@ type RoundProposal struct {
 
 // Decide records a mentor's answer. A decline falls back to the mentee's
 // next best feasible mentor (or reports them unmatched).
-func (s *Service) Decide(ctx context.Context, a Actor, roundID, proposalID string, accept bool) (domain.Proposal, error) {
+func (s *Service) Decide(ctx context.Context, a caller.Actor, roundID, proposalID string, accept bool) (domain.Proposal, error) {
 	now := s.now()
 	var pl *pool
 	if !accept {

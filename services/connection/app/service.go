@@ -9,9 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -42,32 +40,6 @@ type Store[T any] interface {
 type Directory interface {
 	Snapshot(ctx context.Context) (*directory.Directory, error)
 }
-
-// Actor is the authenticated caller.
-type Actor struct {
-	ID    string
-	Roles []string
-}
-
-// Has reports whether the actor holds any of roles.
-func (a Actor) Has(roles ...string) bool {
-	for _, r := range roles {
-		if slices.Contains(a.Roles, r) {
-			return true
-		}
-	}
-	return false
-}
-
-// Role names used for decisions (pkg/auth's codes).
-const (
-	RoleCoordinator     = "coordinator"
-	RoleAdmin           = "admin"
-	RoleDEIOfficer      = "dei_officer"
-	RoleProgramDirector = "program_director"
-	RoleDepartmentLead  = "department_lead"
-	RoleSupervisor      = "supervisor"
-)
 
 // Notification is a generic notification request: a template code, a link
 // and a reference id, never content.
@@ -181,11 +153,4 @@ func notifyID(parts ...any) string {
 		}
 	}
 	return "conn-" + h.hex()
-}
-
-// IsValidation reports whether err carries field errors.
-func IsValidation(err error) (*domain.ValidationError, bool) {
-	var v *domain.ValidationError
-	ok := errors.As(err, &v)
-	return v, ok
 }

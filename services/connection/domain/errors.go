@@ -5,40 +5,24 @@
 package domain
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/deiops/deiops/pkg/fault"
 )
 
-// Errors the app layer maps to problems.
+// Errors of the domain, classified by the platform's kinds (pkg/fault).
 var (
-	ErrNotFound  = errors.New("not found")
-	ErrForbidden = errors.New("forbidden")
-	ErrConflict  = errors.New("conflict")
+	ErrNotFound  = fault.New(fault.NotFound, "")
+	ErrForbidden = fault.New(fault.Forbidden, "you may not do this")
+	ErrConflict  = fault.New(fault.Conflict, "not possible in the current state")
 )
 
-// FieldError names one invalid input field (a JSON path).
-type FieldError struct {
-	Field  string
-	Reason string
-}
-
-// ValidationError carries every invalid field of one input.
-type ValidationError struct{ Fields []FieldError }
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Reason
-	}
-	return "invalid input: " + strings.Join(parts, "; ")
-}
-
-type checker struct{ errs []FieldError }
+type checker struct{ errs fault.Fields }
 
 func (c *checker) fail(field, format string, args ...any) {
-	c.errs = append(c.errs, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	c.errs.Add(field, fmt.Sprintf(format, args...))
 }
 
 func (c *checker) text(field, v string, maxLen int, required bool) {
@@ -62,12 +46,7 @@ func (c *checker) list(field string, vs []string, maxItems, maxLen int) {
 	}
 }
 
-func (c *checker) err() error {
-	if len(c.errs) == 0 {
-		return nil
-	}
-	return &ValidationError{Fields: c.errs}
-}
+func (c *checker) err() error { return c.errs.Err("the request has invalid fields") }
 
 // ValidID reports whether s is a usable id (person, group, gathering...).
 func ValidID(s string) bool {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/services/connection/matching"
 )
 
@@ -111,7 +112,7 @@ func (in ProfileInput) Validate() error {
 // OptIn creates an opted-in profile.
 func OptIn(personID string, in ProfileInput, at time.Time) (*Profile, error) {
 	if !ValidID(personID) {
-		return nil, &ValidationError{Fields: []FieldError{{Field: "person_id", Reason: "not a person id"}}}
+		return nil, fault.InvalidFields("the request has invalid fields", fault.Field{Field: "person_id", Reason: "not a person id"})
 	}
 	if err := in.Validate(); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package domain
 import (
 	"time"
 
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/services/connection/matching"
 )
 
@@ -29,7 +30,11 @@ func (p Program) Validate() error {
 	s.Program = p.ID
 	var c checker
 	if err := s.Validate(); err != nil {
-		c.errs = append(c.errs, err.(*ValidationError).Fields...)
+		if f, ok := fault.As(err); ok {
+			for _, fe := range f.Fields {
+				c.errs.Add(fe.Field, fe.Reason)
+			}
+		}
 	}
 	if p.CheckinEvery != 0 && (p.CheckinEvery < MinCheckinEvery || p.CheckinEvery > MaxCheckinEvery) {
 		c.fail("checkin_every_days", "7..180")

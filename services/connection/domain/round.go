@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/services/connection/matching"
 )
 
@@ -377,7 +378,7 @@ func (r *Round) RecordFeedback(id, by string, rating int) (bool, error) {
 		return false, fmt.Errorf("mentorship %s: %w", id, ErrForbidden)
 	}
 	if rating < 1 || rating > 5 {
-		return false, &ValidationError{Fields: []FieldError{{Field: "rating", Reason: "1..5"}}}
+		return false, fault.InvalidFields("the request has invalid fields", fault.Field{Field: "rating", Reason: "1..5"})
 	}
 	if p.Feedback[by] == rating {
 		return false, nil

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/deiops/deiops/pkg/auth"
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/services/connection/internal/testenv"
 	"github.com/deiops/deiops/services/connection/ports"
 )
@@ -28,7 +28,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	organisers := []string{"coordinator", "dei_officer", "program_director", "department_lead", "supervisor", "admin"}
 	creators := []string{"coordinator", "dei_officer", "admin"}
-	for _, r := range auth.Roles() {
+	for _, r := range caller.Roles() {
 		role := string(r)
 		roles := []string{role}
 		check := func(what string, got, want int) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/services/connection/app"
 	"github.com/deiops/deiops/services/connection/internal/testenv"
 	"github.com/deiops/deiops/services/connection/ports"
@@ -80,7 +81,7 @@ func TestConcurrentRSVPsNeverOverbook(t *testing.T) {
 				results[i] = result{who, r.Status, r.Position}
 				return
 			}
-			st, pos, err := replica.RSVP(context.Background(), app.Actor{ID: who}, g.ID)
+			st, pos, err := replica.RSVP(context.Background(), caller.Actor{ID: who}, g.ID)
 			if err != nil {
 				t.Errorf("%s: %v", who, err)
 			}

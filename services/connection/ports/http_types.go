@@ -3,21 +3,18 @@ package ports
 import (
 	"time"
 
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/services/connection/domain"
 	"github.com/deiops/deiops/services/connection/matching"
 )
 
+// fieldErrors lists the field problems of a domain validation error.
 func fieldErrors(err error) []httpapi.FieldError {
-	v, ok := err.(*domain.ValidationError)
-	if !ok {
-		return nil
+	if f, ok := fault.As(err); ok {
+		return f.Fields
 	}
-	out := make([]httpapi.FieldError, len(v.Fields))
-	for i, f := range v.Fields {
-		out[i] = httpapi.FieldError{Field: f.Field, Reason: f.Reason}
-	}
-	return out
+	return nil
 }
 
 // WindowBody is a weekly availability window in the profile's time zone.

@@ -40,9 +40,8 @@ func NewCases(ctx context.Context, b *bus.Bus, keys *crypto.Keyring) (*Cases, er
 func (c *Cases) Repo() *store.Repo[app.Record] { return c.repo }
 
 // Create implements app.Cases.
-func (c *Cases) Create(ctx context.Context, r *app.Record, extra ...events.Event) error {
-	evs := app.ContractEvents(r.Case, "", r.Case.PullEvents())
-	err := c.repo.Create(ctx, r.Case.ID(), r, append(evs, extra...)...)
+func (c *Cases) Create(ctx context.Context, r *app.Record, evs ...events.Event) error {
+	err := c.repo.Create(ctx, r.Case.ID(), r, evs...)
 	if errors.Is(err, store.ErrExists) {
 		return fmt.Errorf("create case %s: %w", r.Case.ID(), app.ErrExists)
 	}
@@ -58,17 +57,9 @@ func (c *Cases) Get(ctx context.Context, id string) (*app.Record, error) {
 	return r, err
 }
 
-// Update implements app.Cases. Events the case recorded during fn are
-// mapped to the contract; actor is taken from fn's context by the caller.
+// Update implements app.Cases.
 func (c *Cases) Update(ctx context.Context, id string, fn func(*app.Record) ([]events.Event, error)) error {
-	err := c.repo.Update(ctx, id, func(r *app.Record) ([]events.Event, error) {
-		r.Case.PullEvents() // a fresh load has none; be explicit
-		extra, err := fn(r)
-		if err != nil {
-			return nil, err
-		}
-		return append(app.ContractEvents(r.Case, app.ActorFrom(ctx), r.Case.PullEvents()), extra...), nil
-	})
+	err := c.repo.Update(ctx, id, fn)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("case %s: %w", id, app.ErrNotFound)
 	}

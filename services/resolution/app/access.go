@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+
+	"github.com/deiops/deiops/pkg/caller"
 )
 
 // Op is something a caller does to a case; every Op is audited.
@@ -34,7 +36,7 @@ const (
 // recused, and not the reporter may ever be on it — whatever their roles.
 // Whoever is not on the case gets the same answer as for a case that does
 // not exist.
-func (s *Service) authorize(ctx context.Context, a Actor, r *Record, op Op) error {
+func (s *Service) authorize(ctx context.Context, a caller.Actor, r *Record, op Op) error {
 	err := s.check(ctx, a, r, op)
 	outcome := "allowed"
 	if err != nil {
@@ -44,14 +46,14 @@ func (s *Service) authorize(ctx context.Context, a Actor, r *Record, op Op) erro
 	return err
 }
 
-func (s *Service) check(ctx context.Context, a Actor, r *Record, op Op) error {
+func (s *Service) check(ctx context.Context, a caller.Actor, r *Record, op Op) error {
 	if a.ID == "" {
 		return ErrNotFound
 	}
 	if s.conflicted(ctx, a.ID, r) {
 		return ErrNotFound
 	}
-	officer := a.Has(RoleDEIOfficer)
+	officer := a.Has(caller.DEIOfficer)
 	assignee := a.ID == r.Case.Assignee()
 	notified := r.Notified(a.ID)
 	if !officer && !assignee && !notified {
@@ -109,7 +111,7 @@ func (s *Service) audit(ctx context.Context, caseID, actor, action, outcome stri
 }
 
 // load reads a case and authorizes op on it.
-func (s *Service) load(ctx context.Context, a Actor, id string, op Op) (*Record, error) {
+func (s *Service) load(ctx context.Context, a caller.Actor, id string, op Op) (*Record, error) {
 	r, err := s.o.Cases.Get(ctx, id)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {

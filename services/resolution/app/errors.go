@@ -1,51 +1,24 @@
 package app
 
 import (
-	"context"
 	"errors"
-	"slices"
+
+	"github.com/deiops/deiops/pkg/fault"
 )
 
-// Errors the ports map to HTTP answers.
+// Errors of the use cases, classified by the platform's kinds (pkg/fault).
 var (
 	// ErrNotFound: no such case, or one the caller may not know exists
 	// (answered alike, so a 404 reveals nothing).
-	ErrNotFound = errors.New("case not found")
-	// ErrExists: a case id was taken (a retried linked case).
-	ErrExists = errors.New("case exists")
+	ErrNotFound = fault.New(fault.NotFound, "")
 	// ErrForbidden: the caller may see the case but not do this.
-	ErrForbidden = errors.New("not allowed on this case")
+	ErrForbidden = fault.New(fault.Forbidden, "you are on this case but may not do this")
 	// ErrBadCredentials: wrong case key or wrong secret (never which).
-	ErrBadCredentials = errors.New("invalid case key or secret")
-	// ErrKeyTaken and ErrUnknownKey come from Credentials stores.
+	ErrBadCredentials = fault.New(fault.Unauthenticated, "invalid case key or secret")
+
+	// ErrExists: a case id was taken (a retried linked case); internal.
+	ErrExists = errors.New("case exists")
+	// ErrKeyTaken and ErrUnknownKey come from Credentials stores; internal.
 	ErrKeyTaken   = errors.New("case key taken")
 	ErrUnknownKey = errors.New("unknown case key")
 )
-
-// Roles the service grants rights to (the platform's role names).
-const (
-	RoleDEIOfficer = "dei_officer"
-	RoleResolver   = "resolver"
-)
-
-// Actor is who calls a use case: a signed-in person with their roles.
-type Actor struct {
-	ID    string
-	Roles []string
-}
-
-// Has reports whether the actor holds role.
-func (a Actor) Has(role string) bool { return slices.Contains(a.Roles, role) }
-
-type actorKey struct{}
-
-// WithActor records the actor of a change for the events it causes.
-func WithActor(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, actorKey{}, id)
-}
-
-// ActorFrom returns the actor WithActor recorded, or "".
-func ActorFrom(ctx context.Context) string {
-	id, _ := ctx.Value(actorKey{}).(string)
-	return id
-}

@@ -22,7 +22,7 @@ import (
 // write, the escalated event and the notification request (to the
 // recipients, or to the fallback channel when nobody is eligible).
 func (s *Service) RecordEscalation(ctx context.Context, in escalation.NotifyEscalationInput) error {
-	return s.o.Cases.Update(WithActor(ctx, domain.SystemActor), in.CaseID, func(r *Record) ([]events.Event, error) {
+	return s.change(ctx, in.CaseID, domain.SystemActor, func(r *Record) ([]events.Event, error) {
 		if slices.ContainsFunc(r.Escalations, func(e Escalation) bool { return e.NotificationID == in.NotificationID }) {
 			return nil, nil
 		}
@@ -49,7 +49,7 @@ func (s *Service) RecordEscalation(ctx context.Context, in escalation.NotifyEsca
 // asks for a notification. The notice links to the reporter's own page and
 // names no case, so the notification stream does not tie a person to a case.
 func (s *Service) RecordCheckin(ctx context.Context, in escalation.RequestCheckinInput) error {
-	return s.o.Cases.Update(WithActor(ctx, domain.SystemActor), in.CaseID, func(r *Record) ([]events.Event, error) {
+	return s.change(ctx, in.CaseID, domain.SystemActor, func(r *Record) ([]events.Event, error) {
 		added, err := r.Case.RequestCheckin(in.Round, in.Number, in.Of, in.DueAt, s.o.Now())
 		if err != nil || !added {
 			return nil, err
@@ -82,7 +82,7 @@ func (s *Service) OpenLinked(ctx context.Context, in escalation.OpenLinkedCaseIn
 		return "", err
 	}
 	rec := &Record{Case: c, ReporterHash: parent.ReporterHash, ExcludedHashes: parent.ExcludedHashes, CaseKey: ""}
-	err = s.o.Cases.Create(WithActor(ctx, domain.SystemActor), rec, s.observation(rec))
+	err = s.create(ctx, rec, domain.SystemActor)
 	if err != nil && !errors.Is(err, ErrExists) {
 		return "", fmt.Errorf("open linked case: %w", err)
 	}
@@ -108,7 +108,7 @@ func (s *Service) HandlerLeft(ctx context.Context, person string) error {
 		if c.Assignee != person {
 			continue
 		}
-		err := s.o.Cases.Update(WithActor(ctx, domain.SystemActor), c.ID, func(r *Record) ([]events.Event, error) {
+		err := s.change(ctx, c.ID, domain.SystemActor, func(r *Record) ([]events.Event, error) {
 			if !r.Case.HandlerLeft(person, s.o.Now()) {
 				return nil, nil
 			}

@@ -2,21 +2,22 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/services/resolution/domain"
 )
 
 // Case returns the full case for a handler (restricted content included).
-func (s *Service) Case(ctx context.Context, a Actor, id string) (*Record, error) {
+func (s *Service) Case(ctx context.Context, a caller.Actor, id string) (*Record, error) {
 	return s.load(ctx, a, id, OpRead)
 }
 
 // Notes returns the internal notes of a case.
-func (s *Service) Notes(ctx context.Context, a Actor, id string) ([]domain.Note, error) {
+func (s *Service) Notes(ctx context.Context, a caller.Actor, id string) ([]domain.Note, error) {
 	r, err := s.load(ctx, a, id, OpReadNotes)
 	if err != nil {
 		return nil, err
@@ -26,7 +27,7 @@ func (s *Service) Notes(ctx context.Context, a Actor, id string) ([]domain.Note,
 
 // Authorize checks op for a caller without changing the case (routes that
 // read elsewhere, like the escalation timeline, use it).
-func (s *Service) Authorize(ctx context.Context, a Actor, id string, op Op) error {
+func (s *Service) Authorize(ctx context.Context, a caller.Actor, id string, op Op) error {
 	_, err := s.load(ctx, a, id, op)
 	return err
 }
@@ -52,7 +53,7 @@ type Candidates func(ctx context.Context, r *Record) ([]string, error)
 // Act applies a handler action. The write carries the events; the
 // escalation workflow hears about acknowledge/assign/resolve/reopen/recuse
 // through them, so a Temporal outage delays the signal, never the action.
-func (s *Service) Act(ctx context.Context, a Actor, id string, act Action, pick Candidates) (*Record, int, error) {
+func (s *Service) Act(ctx context.Context, a caller.Actor, id string, act Action, pick Candidates) (*Record, int, error) {
 	r, err := s.load(ctx, a, id, act.Op)
 	if err != nil {
 		return nil, 0, err
@@ -62,10 +63,9 @@ func (s *Service) Act(ctx context.Context, a Actor, id string, act Action, pick 
 			return nil, 0, err
 		}
 	}
-	ctx = WithActor(ctx, a.ID)
 	var ref int
 	var out *Record
-	err = s.o.Cases.Update(ctx, id, func(r *Record) ([]events.Event, error) {
+	err = s.change(ctx, id, a.ID, func(r *Record) ([]events.Event, error) {
 		now := s.o.Now()
 		c := r.Case
 		var err error
@@ -94,7 +94,7 @@ func (s *Service) Act(ctx context.Context, a Actor, id string, act Action, pick 
 		case OpLegalHold:
 			err = c.SetLegalHold(a.ID, act.Hold, now)
 		default:
-			err = fmt.Errorf("action %q: %w", act.Op, domain.ErrInvalidArgument)
+			err = fault.New(fault.Invalid, "unknown action "+string(act.Op))
 		}
 		if err != nil {
 			return nil, err
@@ -119,7 +119,7 @@ func (s *Service) Act(ctx context.Context, a Actor, id string, act Action, pick 
 // (in policy order) with no conflict of interest.
 func (s *Service) route(ctx context.Context, r *Record, pick Candidates) (string, error) {
 	if pick == nil {
-		return "", fmt.Errorf("assign: no assignee named: %w", domain.ErrInvalidArgument)
+		return "", fault.InvalidFields("no assignee named", fault.Field{Field: "assignee_id", Reason: "is required: no routing rules are configured"})
 	}
 	people, err := pick(ctx, r)
 	if err != nil {
@@ -134,7 +134,7 @@ func (s *Service) route(ctx context.Context, r *Record, pick Candidates) (string
 }
 
 // AuditTrail returns a case's audit trail (DEI officers).
-func (s *Service) AuditTrail(ctx context.Context, a Actor, id string) ([]AuditEntry, error) {
+func (s *Service) AuditTrail(ctx context.Context, a caller.Actor, id string) ([]AuditEntry, error) {
 	if _, err := s.load(ctx, a, id, OpReadAudit); err != nil {
 		return nil, err
 	}
@@ -142,8 +142,8 @@ func (s *Service) AuditTrail(ctx context.Context, a Actor, id string) ([]AuditEn
 }
 
 // List returns the summaries of the cases the actor is on.
-func (s *Service) List(ctx context.Context, a Actor) []Summary {
-	officer := a.Has(RoleDEIOfficer)
+func (s *Service) List(ctx context.Context, a caller.Actor) []Summary {
+	officer := a.Has(caller.DEIOfficer)
 	me, mine := s.o.Hasher.Hash("person", a.ID), s.o.Hasher.Hash("reporter", a.ID)
 	var out []Summary
 	for _, c := range s.o.Index.All() {
@@ -158,9 +158,12 @@ func (s *Service) List(ctx context.Context, a Actor) []Summary {
 }
 
 // IsClientError reports whether err is the caller's fault (validation,
-// state, conflict) rather than the service's.
+// state, conflict, permission) rather than the service's: retrying the
+// same request cannot succeed.
 func IsClientError(err error) bool {
-	return errors.Is(err, domain.ErrValidation) || errors.Is(err, domain.ErrInvalidArgument) ||
-		errors.Is(err, domain.ErrInvalidTransition) || errors.Is(err, domain.ErrConflictOfInterest) ||
-		errors.Is(err, domain.ErrNotAssignee)
+	switch fault.KindOf(err) {
+	case fault.Invalid, fault.Conflict, fault.Forbidden:
+		return true
+	}
+	return false
 }

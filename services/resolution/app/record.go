@@ -54,10 +54,10 @@ func (r *Record) Notified(person string) bool {
 	return false
 }
 
-// Cases stores case records. Update loads, calls fn, and writes the record
-// with the domain events the case recorded (mapped to the contract) plus
-// the extra events fn returns, all through the outbox of one
-// compare-and-set write; fn may run more than once.
+// Cases stores case records with their events. Create writes a new record
+// and evs; Update loads, calls fn, and writes the record with the events fn
+// returns, through the outbox of one compare-and-set write (fn may run
+// more than once). Both answer ErrNotFound / ErrExists as their names say.
 type Cases interface {
 	Create(ctx context.Context, r *Record, extra ...events.Event) error
 	Get(ctx context.Context, id string) (*Record, error)

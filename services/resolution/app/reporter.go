@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/services/resolution/domain"
 )
@@ -73,7 +74,7 @@ func (s *Service) OpenAsReporter(ctx context.Context, rp Reporter) (*Record, err
 func (s *Service) ReporterMessage(ctx context.Context, r *Record, text domain.Restricted) (*Record, int, error) {
 	var id int
 	var out *Record
-	err := s.o.Cases.Update(WithActor(ctx, r.Case.Report().ReporterID()), r.Case.ID(), func(r *Record) ([]events.Event, error) {
+	err := s.change(ctx, r.Case.ID(), r.Case.Report().ReporterID(), func(r *Record) ([]events.Event, error) {
 		var err error
 		id, err = r.Case.PostMessage(domain.SenderReporter, r.Case.Report().ReporterID(), text, s.o.Now())
 		out = r
@@ -94,7 +95,7 @@ func (s *Service) ReporterMessage(ctx context.Context, r *Record, text domain.Re
 // what OpenAsReporter returned for them.
 func (s *Service) AnswerCheckin(ctx context.Context, r *Record, number int, retaliation bool) (*Record, error) {
 	var out *Record
-	err := s.o.Cases.Update(WithActor(ctx, r.Case.Report().ReporterID()), r.Case.ID(), func(r *Record) ([]events.Event, error) {
+	err := s.change(ctx, r.Case.ID(), r.Case.Report().ReporterID(), func(r *Record) ([]events.Event, error) {
 		_, err := r.Case.AnswerCheckin(r.Case.Report().ReporterID(), number, retaliation, s.o.Now())
 		out = r
 		return nil, err
@@ -122,7 +123,7 @@ func (s *Service) notifyHandlers(r *Record, template string) []events.Event {
 }
 
 // MyCases lists a named reporter's own cases.
-func (s *Service) MyCases(a Actor) []Summary {
+func (s *Service) MyCases(a caller.Actor) []Summary {
 	out := s.o.Index.ByReporter(s.o.Hasher.Hash("reporter", a.ID))
 	if out == nil {
 		out = []Summary{}

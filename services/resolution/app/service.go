@@ -121,7 +121,7 @@ func (s *Service) Submit(ctx context.Context, in domain.ReportInput) (Receipt, e
 		rec.ReporterHash = s.o.Hasher.Hash("reporter", report.ReporterID())
 	}
 	rec.ExcludedHashes = s.excludedHashes(ctx, c)
-	if err := s.o.Cases.Create(WithActor(ctx, report.ReporterID()), rec, s.observation(rec)); err != nil {
+	if err := s.create(ctx, rec, report.ReporterID()); err != nil {
 		return Receipt{}, fmt.Errorf("store case: %w", err)
 	}
 	return receipt, nil
@@ -205,6 +205,28 @@ func (s *Service) observation(r *Record) contract.PatternObserved {
 	slices.Sort(o.Subjects)
 	o.Subjects = slices.Compact(o.Subjects)
 	return o
+}
+
+// create stores a new case with the events it recorded (mapped to the
+// contract, by actor) and its pattern observation.
+func (s *Service) create(ctx context.Context, rec *Record, actor string) error {
+	evs := ContractEvents(rec.Case, actor, rec.Case.PullEvents())
+	return s.o.Cases.Create(ctx, rec, append(evs, s.observation(rec))...)
+}
+
+// change updates a case: fn changes the record and returns the extra
+// events it causes; the events the case itself recorded are mapped to the
+// contract with actor as their author. Everything is written in one
+// compare-and-set write; fn may run more than once.
+func (s *Service) change(ctx context.Context, id, actor string, fn func(*Record) ([]events.Event, error)) error {
+	return s.o.Cases.Update(ctx, id, func(r *Record) ([]events.Event, error) {
+		r.Case.PullEvents() // a fresh load has none; be explicit
+		extra, err := fn(r)
+		if err != nil {
+			return nil, err
+		}
+		return append(ContractEvents(r.Case, actor, r.Case.PullEvents()), extra...), nil
+	})
 }
 
 // link builds an absolute link for notifications.

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/deiops/deiops/pkg/fault"
 )
 
 func noOne(string) bool { return false }
@@ -95,7 +97,7 @@ func TestStateMachine(t *testing.T) {
 					return
 				}
 				var te *TransitionError
-				if !errors.Is(err, ErrInvalidTransition) || !errors.As(err, &te) {
+				if fault.KindOf(err) != fault.Conflict || !errors.As(err, &te) {
 					t.Fatalf("err = %v, want transition error", err)
 				}
 				if te.State != from || te.Action != action || c.State() != from {
@@ -132,8 +134,8 @@ func TestTriageRejectsBadArguments(t *testing.T) {
 		c.Triage("off-1", CategoryOther, SeverityLow, "", testNow()),
 		c.Triage("", CategoryOther, SeverityLow, "r", testNow()),
 	} {
-		if !errors.Is(err, ErrInvalidArgument) {
-			t.Errorf("err = %v, want ErrInvalidArgument", err)
+		if fault.KindOf(err) != fault.Invalid {
+			t.Errorf("err = %v, want an invalid-kind error", err)
 		}
 	}
 	if c.State() != StateSubmitted {
@@ -149,7 +151,7 @@ func TestAssignConflictOfInterest(t *testing.T) {
 			t.Errorf("assign %s: err = %v, want ErrConflictOfInterest", to, err)
 		}
 	}
-	if err := c.Assign("off-1", "h-2", nil, testNow()); !errors.Is(err, ErrInvalidArgument) {
+	if err := c.Assign("off-1", "h-2", nil, testNow()); fault.KindOf(err) != fault.Invalid {
 		t.Errorf("nil exclusion check: err = %v", err)
 	}
 	if c.State() != StateTriaged || c.Assignee() != "" {
@@ -188,7 +190,7 @@ func TestRecuse(t *testing.T) {
 func TestReopen(t *testing.T) {
 	for _, from := range []State{StateResolved, StateClosed} {
 		c := caseIn(t, from)
-		if err := c.Reopen("off-1", "bad code!", testNow()); !errors.Is(err, ErrInvalidArgument) {
+		if err := c.Reopen("off-1", "bad code!", testNow()); fault.KindOf(err) != fault.Invalid {
 			t.Fatalf("free-text reason accepted: %v", err)
 		}
 		if err := c.Reopen("off-1", "retaliation_checkin", testNow().Add(time.Hour)); err != nil {
@@ -214,7 +216,7 @@ func TestResolveClosedCaseReportsState(t *testing.T) {
 
 func TestNotesLegalHoldAndReporterTimeline(t *testing.T) {
 	c := caseIn(t, StateAcknowledged)
-	if err := c.AddNote("h-1", Restrict(""), testNow()); !errors.Is(err, ErrInvalidArgument) {
+	if err := c.AddNote("h-1", Restrict(""), testNow()); fault.KindOf(err) != fault.Invalid {
 		t.Fatalf("empty note: %v", err)
 	}
 	if err := c.AddNote("h-1", Restrict("spoke with the program director"), testNow()); err != nil {

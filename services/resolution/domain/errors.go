@@ -1,43 +1,45 @@
 package domain
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
 
-// Error is a domain error code. A string type keeps the sentinels constant
-// (no package-level mutable state) while errors.Is still works.
-type Error string
+	"github.com/deiops/deiops/pkg/fault"
+)
 
-func (e Error) Error() string { return string(e) }
+// Domain errors, classified by the platform's kinds (pkg/fault), which the
+// HTTP layer maps to statuses. Details name fields and limits, never values.
+var (
+	ErrConflictOfInterest = fault.InvalidFields("conflict of interest",
+		fault.Field{Field: "assignee_id", Reason: "cannot handle this case (named, in a named person's chain, recused, or the reporter)"})
+	ErrNotAssignee     = fault.New(fault.Forbidden, "only the assigned handler can do this")
+	ErrNotReporter     = fault.New(fault.NotFound, "")
+	ErrAlreadyAnswered = fault.New(fault.Conflict, "this check-in was already answered")
+	ErrNoSuchCheckin   = fault.New(fault.NotFound, "")
 
-// Domain errors. Ports map them to HTTP statuses: ErrValidation and
-// ErrInvalidArgument → 422, ErrInvalidTransition → 409 with the current
-// state, ErrConflictOfInterest and ErrNotAssignee → 403.
-const (
-	ErrValidation         Error = "validation failed"
-	ErrInvalidArgument    Error = "invalid argument"
-	ErrInvalidTransition  Error = "invalid transition"
-	ErrConflictOfInterest Error = "conflict of interest"
-	ErrNotAssignee        Error = "not the assigned handler"
-	ErrCorruptSnapshot    Error = "corrupt case snapshot"
-	ErrBadCredential      Error = "malformed credential"
-	ErrNotReporter        Error = "not the case's reporter"
-	ErrAlreadyAnswered    Error = "check-in already answered"
-	ErrNoSuchCheckin      Error = "no such check-in"
+	// Internal failures (a 500 if they ever reach a client).
+	ErrCorruptSnapshot = errors.New("corrupt case snapshot")
+	ErrBadCredential   = errors.New("malformed credential")
 )
 
 // TransitionError says an action does not fit the case's state; State is the
-// current one so a port can answer 409 with it.
+// current one so a client is told where the case stands (409).
 type TransitionError struct {
 	Action Action
 	State  State
 }
 
 func (e *TransitionError) Error() string {
-	return fmt.Sprintf("%s: cannot %s a case in state %s", ErrInvalidTransition, e.Action, e.State)
+	return fmt.Sprintf("invalid transition: cannot %s a case in state %s", e.Action, e.State)
 }
 
-// Is makes errors.Is(err, ErrInvalidTransition) hold.
-func (e *TransitionError) Is(target error) bool { return target == ErrInvalidTransition }
+// Fault implements fault.Classifier.
+func (e *TransitionError) Fault() *fault.Error {
+	return fault.New(fault.Conflict, "the case is "+string(e.State)+"; "+string(e.Action)+" is not possible now")
+}
 
+// invalidArg is an Invalid error whose detail names the argument and the
+// rule (never restricted content).
 func invalidArg(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidArgument}, args...)...)
+	return fault.New(fault.Invalid, fmt.Sprintf(format, args...))
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/deiops/deiops/pkg/fault"
 )
 
 func TestMessagesBothWays(t *testing.T) {
@@ -12,7 +14,7 @@ func TestMessagesBothWays(t *testing.T) {
 	if _, err := c.PostMessage(SenderReporter, "someone-else", Restrict("hi"), testNow()); !errors.Is(err, ErrNotReporter) {
 		t.Fatalf("a stranger wrote as the reporter: %v", err)
 	}
-	if _, err := c.PostMessage(SenderHandler, "h-1", Restrict(""), testNow()); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := c.PostMessage(SenderHandler, "h-1", Restrict(""), testNow()); fault.KindOf(err) != fault.Invalid {
 		t.Fatalf("empty message: %v", err)
 	}
 	id1, err := c.PostMessage(SenderHandler, "h-1", Restrict("question"), testNow())

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/deiops/deiops/pkg/fault"
 )
 
 // Category is the kind of mistreatment a report describes.
@@ -160,7 +162,7 @@ type Report struct {
 }
 
 // NewReport validates in against now and returns the report, or a
-// *ValidationError listing every problem (not just the first), so a reporter
+// fault.Invalid error listing every problem (not just the first), so a reporter
 // can fix the whole form in one round trip.
 func NewReport(in ReportInput, now time.Time) (*Report, error) {
 	var v validator
@@ -247,34 +249,10 @@ func (r *Report) DesiredOutcome() DesiredOutcome { return r.desiredOutcome }
 func (r *Report) Anonymous() bool                { return r.anonymous }
 func (r *Report) ReporterID() string             { return r.reporterID }
 
-// FieldError names one bad field by its JSON path (e.g. "involved[2].role")
-// and says why, without repeating the value.
-type FieldError struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
-
-// ValidationError carries every problem found; ports map it to 422
-// problem+json with one entry per field.
-type ValidationError struct {
-	Fields []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Field + " " + f.Reason
-	}
-	return "invalid report: " + strings.Join(parts, "; ")
-}
-
-// Is lets callers test with errors.Is(err, ErrValidation).
-func (e *ValidationError) Is(target error) bool { return target == ErrValidation }
-
-type validator struct{ fields []FieldError }
+type validator struct{ fields fault.Fields }
 
 func (v *validator) add(field, reason string) {
-	v.fields = append(v.fields, FieldError{Field: field, Reason: reason})
+	v.fields.Add(field, reason)
 }
 
 func (v *validator) code(field, s string) {
@@ -306,8 +284,5 @@ func (v *validator) optionalText(field string, r Restricted, maxRunes int) {
 }
 
 func (v *validator) err() error {
-	if len(v.fields) == 0 {
-		return nil
-	}
-	return &ValidationError{Fields: v.fields}
+	return v.fields.Err("the report has invalid fields")
 }

@@ -1,10 +1,11 @@
 package domain
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/deiops/deiops/pkg/fault"
 )
 
 // testNow() is a fixed instant so validation tests do not depend on the clock.
@@ -92,9 +93,9 @@ func TestNewReportInvalid(t *testing.T) {
 			if r != nil || err == nil {
 				t.Fatalf("want error, got report")
 			}
-			var ve *ValidationError
-			if !errors.As(err, &ve) || !errors.Is(err, ErrValidation) {
-				t.Fatalf("want *ValidationError, got %T %v", err, err)
+			ve, ok := fault.As(err)
+			if !ok || ve.Kind != fault.Invalid {
+				t.Fatalf("want an invalid-kind error, got %T %v", err, err)
 			}
 			got := make([]string, len(ve.Fields))
 			for i, f := range ve.Fields {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/deiops/deiops/pkg/fault"
 )
 
 const canary = "CANARY-5b1e-restricted"
@@ -57,15 +59,8 @@ func TestRestrictedNeverPrints(t *testing.T) {
 	if r.Narrative().Reveal() != canary+" narrative" {
 		t.Fatal("Reveal lost the content")
 	}
-	var ve *ValidationError
 	in.Category = "bad"
-	if _, err := NewReport(in, testNow()); err == nil || strings.Contains(err.Error(), canary) || !asValidation(err, &ve) {
+	if _, err := NewReport(in, testNow()); err == nil || strings.Contains(err.Error(), canary) || fault.KindOf(err) != fault.Invalid {
 		t.Fatalf("validation error leaked content or wrong type: %v", err)
 	}
-}
-
-func asValidation(err error, ve **ValidationError) bool {
-	v, ok := err.(*ValidationError)
-	*ve = v
-	return ok
 }

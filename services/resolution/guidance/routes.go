@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/deiops/deiops/pkg/auth"
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/pkg/versioned"
 	"github.com/deiops/deiops/pkg/versioned/versionedhttp"
@@ -41,7 +42,7 @@ const tag = "guidance"
 // router's route middleware from each Operation: reading needs a signed-in
 // caller, publishing dei_officer or admin.
 func (s *Service) Routes(r *httpapi.Router) {
-	editors := []string{string(auth.RoleDEIOfficer), string(auth.RoleAdmin)}
+	editors := []caller.Role{caller.DEIOfficer, caller.Admin}
 
 	r.HandleFunc(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/guidance/{department}", ID: "getGuidance", Tags: []string{tag},
@@ -142,8 +143,8 @@ func (s *Service) publish(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, httpapi.Unauthorized("a signed-in publisher is required"))
 		return
 	}
-	var g Guidance
-	if err := httpapi.Decode(r, &g); err != nil {
+	g, err := httpapi.Decode[Guidance](r)
+	if err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return
 	}
@@ -168,7 +169,7 @@ func response(dept, source string, v versioned.Version[Guidance], showBy bool) R
 // publish; everyone else reads the text and its date.
 func mayReadPublisher(r *http.Request) bool {
 	p, ok := auth.FromContext(r.Context())
-	return ok && p.HasAnyRole(auth.RoleDEIOfficer, auth.RoleAdmin)
+	return ok && p.HasAnyRole(caller.DEIOfficer, caller.Admin)
 }
 
 // department reads and checks the {department} path value; a bad one is

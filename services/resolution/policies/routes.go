@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deiops/deiops/pkg/auth"
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/pkg/versioned"
 	"github.com/deiops/deiops/pkg/versioned/versionedhttp"
@@ -116,8 +117,8 @@ const tag = "escalation-policies"
 // Routes registers the escalation policy API on r. Roles are enforced by
 // the router's route middleware from each Operation.
 func (s *Service) Routes(r *httpapi.Router) {
-	readers := []string{string(auth.RoleDEIOfficer), string(auth.RoleDepartmentLead), string(auth.RoleAdmin)}
-	editors := []string{string(auth.RoleDEIOfficer), string(auth.RoleAdmin)}
+	readers := []caller.Role{caller.DEIOfficer, caller.DepartmentLead, caller.Admin}
+	editors := []caller.Role{caller.DEIOfficer, caller.Admin}
 
 	r.HandleFunc(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/escalation-policies/templates", ID: "listEscalationPolicyTemplates", Tags: []string{tag},
@@ -234,8 +235,8 @@ func (s *Service) publish(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteProblem(w, r, httpapi.Unauthorized("a signed-in publisher is required"))
 		return
 	}
-	var req PublishRequest
-	if err := httpapi.Decode(r, &req); err != nil {
+	req, err := httpapi.Decode[PublishRequest](r)
+	if err != nil {
 		httpapi.WriteProblem(w, r, err)
 		return
 	}

@@ -285,7 +285,8 @@ func TestInvalidPolicyIsRejectedNamingEveryField(t *testing.T) {
 		want       []string
 	}{
 		{"unknown template", `{"template":"strict"}`, []string{"template"}},
-		{"template and policy", `{"template":"eu_directive_2019_1937","levels":[{"name":"x"}]}`, []string{"template"}},
+		{"template and policy", `{"template":"eu_directive_2019_1937","levels":[{"name":"x"}]}`,
+			[]string{"levels[0].condition", "levels[0].delay", "levels[0].targets", "template"}},
 		{"empty policy", `{}`, []string{"calendar.end", "calendar.start", "calendar.time_zone", "calendar.workdays", "levels"}},
 	} {
 		p := problem(t, e.do(t, http.MethodPut, base+"cardiology", officer, c.body), http.StatusUnprocessableEntity)

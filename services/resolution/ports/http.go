@@ -2,6 +2,7 @@ package ports
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/deiops/deiops/pkg/auth"
+	"github.com/deiops/deiops/pkg/caller"
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/services/resolution/app"
 	"github.com/deiops/deiops/services/resolution/domain"
@@ -32,18 +35,6 @@ type HTTP struct {
 	Logger     *slog.Logger
 }
 
-func actorOf(r *http.Request) (app.Actor, bool) {
-	p, ok := auth.FromContext(r.Context())
-	if !ok {
-		return app.Actor{}, false
-	}
-	a := app.Actor{ID: p.Subject}
-	for _, role := range p.Roles {
-		a.Roles = append(a.Roles, string(role))
-	}
-	return a, true
-}
-
 // Routes registers the API.
 func (h *HTTP) Routes(rt *httpapi.Router) {
 	reports := []string{"reports"}
@@ -51,146 +42,122 @@ func (h *HTTP) Routes(rt *httpapi.Router) {
 	creds := "Anonymous reporters send the case key and secret in the " + HeaderCaseKey + " and " + HeaderCaseSecret +
 		" headers. A wrong key and a wrong secret are answered alike (401), and attempts are rate-limited per client (429)."
 
-	rt.HandleFunc(httpapi.Operation{
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodPost, Path: "/v1/reports", ID: "submitReport", Tags: reports, Public: true, Restricted: true,
 		Summary: "Submit a speak-up report, named (with a token) or anonymous",
 		Description: "A named report needs a bearer token; an anonymous report (anonymous: true) keeps no identity, " +
 			"even when a token is sent, and answers with a case key and a secret shown only once. " +
 			"The escalation starts asynchronously; intake never waits for it.",
-		Request: ReportRequest{},
-		Responses: map[int]any{http.StatusCreated: ReportReceipt{}, http.StatusUnauthorized: nil,
-			http.StatusUnprocessableEntity: nil, http.StatusRequestEntityTooLarge: nil},
-	}, h.submit)
+		Responses: map[int]any{http.StatusUnauthorized: nil, http.StatusUnprocessableEntity: nil, http.StatusRequestEntityTooLarge: nil},
+	}, httpapi.JSON(http.StatusCreated, h.submit))
 
-	rt.HandleFunc(httpapi.Operation{
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/my/cases", ID: "listMyCases", Tags: reports,
-		Summary: "The signed-in reporter's own named reports", Responses: map[int]any{http.StatusOK: CaseList{}},
-	}, h.myCases)
-	rt.HandleFunc(httpapi.Operation{
+		Summary: "The signed-in reporter's own named reports",
+	}, httpapi.Call(http.StatusOK, h.myCases))
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/my/cases/{id}", ID: "getMyCase", Tags: reports, Restricted: true,
 		Summary:   "A named reporter's view of their case: status, timeline, messages, check-ins",
-		Responses: map[int]any{http.StatusOK: ReporterView{}, http.StatusNotFound: nil},
-	}, h.reporter(func(w http.ResponseWriter, r *http.Request, rec *app.Record) {
-		httpapi.WriteJSON(w, r, http.StatusOK, reporterView(rec))
-	}))
-	rt.HandleFunc(httpapi.Operation{
+		Responses: map[int]any{http.StatusNotFound: nil},
+	}, httpapi.Call(http.StatusOK, h.reporterCase))
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodPost, Path: "/v1/my/cases/{id}/messages", ID: "postMyCaseMessage", Tags: reports, Restricted: true,
-		Summary: "Send a message to the case's handlers", Request: TextRequest{},
-		Responses: map[int]any{http.StatusCreated: ReporterView{}, http.StatusNotFound: nil, http.StatusUnprocessableEntity: nil},
-	}, h.reporterMessage)
-	rt.HandleFunc(httpapi.Operation{
+		Summary:   "Send a message to the case's handlers",
+		Responses: map[int]any{http.StatusNotFound: nil, http.StatusUnprocessableEntity: nil},
+	}, httpapi.JSON(http.StatusCreated, h.reporterMessage))
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodPost, Path: "/v1/my/cases/{id}/checkins/{number}", ID: "answerMyCheckin", Tags: reports, Restricted: true,
-		Summary: "Answer a retaliation check-in", Request: CheckinAnswer{},
-		Responses: map[int]any{http.StatusOK: ReporterView{}, http.StatusNotFound: nil, http.StatusConflict: nil},
-	}, h.answerCheckin)
+		Summary:   "Answer a retaliation check-in",
+		Responses: map[int]any{http.StatusNotFound: nil, http.StatusConflict: nil},
+	}, httpapi.JSON(http.StatusOK, h.answerCheckin))
 
-	rt.HandleFunc(httpapi.Operation{
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/anonymous/case", ID: "getAnonymousCase", Tags: reports, Public: true, Restricted: true,
 		Summary: "An anonymous reporter's view of their case", Description: creds,
-		Responses: map[int]any{http.StatusOK: ReporterView{}, http.StatusUnauthorized: nil, http.StatusTooManyRequests: nil},
-	}, h.reporter(func(w http.ResponseWriter, r *http.Request, rec *app.Record) {
-		httpapi.WriteJSON(w, r, http.StatusOK, reporterView(rec))
-	}))
-	rt.HandleFunc(httpapi.Operation{
+		Responses: map[int]any{http.StatusUnauthorized: nil, http.StatusTooManyRequests: nil},
+	}, httpapi.Call(http.StatusOK, h.reporterCase))
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodPost, Path: "/v1/anonymous/case/messages", ID: "postAnonymousCaseMessage", Tags: reports, Public: true, Restricted: true,
-		Summary: "Send a message to the case's handlers (anonymous)", Description: creds, Request: TextRequest{},
-		Responses: map[int]any{http.StatusCreated: ReporterView{}, http.StatusUnauthorized: nil, http.StatusTooManyRequests: nil},
-	}, h.reporterMessage)
-	rt.HandleFunc(httpapi.Operation{
+		Summary: "Send a message to the case's handlers (anonymous)", Description: creds,
+		Responses: map[int]any{http.StatusUnauthorized: nil, http.StatusTooManyRequests: nil},
+	}, httpapi.JSON(http.StatusCreated, h.reporterMessage))
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodPost, Path: "/v1/anonymous/case/checkins/{number}", ID: "answerAnonymousCheckin", Tags: reports, Public: true, Restricted: true,
-		Summary: "Answer a retaliation check-in (anonymous)", Description: creds, Request: CheckinAnswer{},
-		Responses: map[int]any{http.StatusOK: ReporterView{}, http.StatusUnauthorized: nil, http.StatusConflict: nil, http.StatusTooManyRequests: nil},
-	}, h.answerCheckin)
+		Summary: "Answer a retaliation check-in (anonymous)", Description: creds,
+		Responses: map[int]any{http.StatusUnauthorized: nil, http.StatusConflict: nil, http.StatusTooManyRequests: nil},
+	}, httpapi.JSON(http.StatusOK, h.answerCheckin))
 
 	access := "Only people on the case see it: DEI officers, its assignee, and whoever its escalation notified — " +
 		"never anyone named in the report, anyone in a named person's supervisory chain, anyone who recused, or the reporter. " +
 		"Everyone else gets 404, as for a case that does not exist. Every read and write is audited."
-	rt.HandleFunc(httpapi.Operation{
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/cases", ID: "listCases", Tags: cases,
-		Summary: "Cases the caller is on (no content)", Description: access, Responses: map[int]any{http.StatusOK: CaseList{}},
-	}, h.list)
-	rt.HandleFunc(httpapi.Operation{
+		Summary: "Cases the caller is on (no content)", Description: access,
+	}, httpapi.Call(http.StatusOK, h.list))
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/cases/{id}", ID: "getCase", Tags: cases, Restricted: true,
 		Summary: "A case with its report, conversation, check-ins and timeline", Description: access,
-		Responses: map[int]any{http.StatusOK: CaseView{}, http.StatusNotFound: nil},
-	}, h.get)
+		Responses: map[int]any{http.StatusNotFound: nil},
+	}, httpapi.Call(http.StatusOK, h.get))
 
-	type action struct {
+	// Every action decodes its own fresh body (httpapi.JSON), so nothing one
+	// caller sent can reach another caller's action.
+	actions := []struct {
 		path, id, summary string
-		op                app.Op
-		body              any
-		parse             func(*http.Request) (app.Action, error)
-	}
-	decode := func(dst any, build func() app.Action) func(*http.Request) (app.Action, error) {
-		return func(r *http.Request) (app.Action, error) {
-			if err := httpapi.Decode(r, dst); err != nil {
-				return app.Action{}, err
-			}
-			return build(), nil
-		}
-	}
-	none := func(op app.Op) func(*http.Request) (app.Action, error) {
-		return func(*http.Request) (app.Action, error) { return app.Action{Op: op}, nil }
-	}
-	var (
-		triage TriageRequest
-		assign AssignRequest
-		res    ResolveRequest
-		reopen ReopenRequest
-		note   TextRequest
-		msg    TextRequest
-	)
-	actions := []action{
-		{"triage", "triageCase", "Triage: set category, severity and route", app.OpTriage, TriageRequest{},
-			decode(&triage, func() app.Action {
-				return app.Action{Op: app.OpTriage, Category: domain.Category(triage.Category), Severity: domain.Severity(triage.Severity), Route: triage.Route}
-			})},
-		{"assign", "assignCase", "Assign (or reassign) a handler; without assignee_id the routing rules pick one", app.OpAssign, AssignRequest{},
-			decode(&assign, func() app.Action { return app.Action{Op: app.OpAssign, Assignee: assign.AssigneeID} })},
-		{"acknowledge", "acknowledgeCase", "Acknowledge the report to the reporter (stops the acknowledgment clock)", app.OpAcknowledge, nil, none(app.OpAcknowledge)},
-		{"start", "startCase", "Start work on an acknowledged case", app.OpStart, nil, none(app.OpStart)},
-		{"resolve", "resolveCase", "Resolve with an outcome code", app.OpResolve, ResolveRequest{},
-			decode(&res, func() app.Action { return app.Action{Op: app.OpResolve, Outcome: res.Outcome} })},
-		{"close", "closeCase", "Close a resolved case", app.OpClose, nil, none(app.OpClose)},
-		{"reopen", "reopenCase", "Reopen a resolved or closed case", app.OpReopen, ReopenRequest{},
-			decode(&reopen, func() app.Action { return app.Action{Op: app.OpReopen, Reason: reopen.Reason} })},
-		{"recuse", "recuseFromCase", "Recuse yourself from a case you are assigned (for good)", app.OpRecuse, nil, none(app.OpRecuse)},
-		{"notes", "addCaseNote", "Add an internal note (never shown to the reporter)", app.OpAddNote, TextRequest{},
-			decode(&note, func() app.Action { return app.Action{Op: app.OpAddNote, Text: domain.Restrict(note.Text)} })},
-		{"messages", "postCaseMessage", "Send a message to the reporter", app.OpMessage, TextRequest{},
-			decode(&msg, func() app.Action { return app.Action{Op: app.OpMessage, Text: domain.Restrict(msg.Text)} })},
+		serve             httpapi.Endpoint
+	}{
+		{"triage", "triageCase", "Triage: set category, severity and route", actionWith(h, func(t TriageRequest) app.Action {
+			return app.Action{Op: app.OpTriage, Category: domain.Category(t.Category), Severity: domain.Severity(t.Severity), Route: t.Route}
+		})},
+		{"assign", "assignCase", "Assign (or reassign) a handler; without assignee_id the routing rules pick one", actionWith(h, func(a AssignRequest) app.Action {
+			return app.Action{Op: app.OpAssign, Assignee: a.AssigneeID}
+		})},
+		{"acknowledge", "acknowledgeCase", "Acknowledge the report to the reporter (stops the acknowledgment clock)", actionOnly(h, app.OpAcknowledge)},
+		{"start", "startCase", "Start work on an acknowledged case", actionOnly(h, app.OpStart)},
+		{"resolve", "resolveCase", "Resolve with an outcome code", actionWith(h, func(r ResolveRequest) app.Action {
+			return app.Action{Op: app.OpResolve, Outcome: r.Outcome}
+		})},
+		{"close", "closeCase", "Close a resolved case", actionOnly(h, app.OpClose)},
+		{"reopen", "reopenCase", "Reopen a resolved or closed case", actionWith(h, func(r ReopenRequest) app.Action {
+			return app.Action{Op: app.OpReopen, Reason: r.Reason}
+		})},
+		{"recuse", "recuseFromCase", "Recuse yourself from a case you are assigned (for good)", actionOnly(h, app.OpRecuse)},
+		{"notes", "addCaseNote", "Add an internal note (never shown to the reporter)", actionWith(h, func(t TextRequest) app.Action {
+			return app.Action{Op: app.OpAddNote, Text: domain.Restrict(t.Text)}
+		})},
+		{"messages", "postCaseMessage", "Send a message to the reporter", actionWith(h, func(t TextRequest) app.Action {
+			return app.Action{Op: app.OpMessage, Text: domain.Restrict(t.Text)}
+		})},
 	}
 	for _, a := range actions {
-		rt.HandleFunc(httpapi.Operation{
+		rt.Serve(httpapi.Operation{
 			Method: http.MethodPost, Path: "/v1/cases/{id}/" + a.path, ID: a.id, Tags: cases, Restricted: true,
 			Summary: a.summary, Description: "409 with the current state when the case is not in a state that allows it. " + access,
-			Request: a.body,
-			Responses: map[int]any{http.StatusOK: CaseView{}, http.StatusForbidden: nil, http.StatusNotFound: nil,
+			Responses: map[int]any{http.StatusForbidden: nil, http.StatusNotFound: nil,
 				http.StatusConflict: nil, http.StatusUnprocessableEntity: nil},
-		}, h.act(a.parse))
+		}, a.serve)
 	}
-	var hold LegalHoldRequest
-	rt.HandleFunc(httpapi.Operation{
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodPut, Path: "/v1/cases/{id}/legal-hold", ID: "setCaseLegalHold", Tags: cases, Restricted: true,
-		Summary: "Set or clear the legal hold (DEI officers); a held case is never deleted by retention", Request: LegalHoldRequest{},
-		Responses: map[int]any{http.StatusOK: CaseView{}, http.StatusForbidden: nil, http.StatusNotFound: nil},
-	}, h.act(decode(&hold, func() app.Action { return app.Action{Op: app.OpLegalHold, Hold: hold.On} })))
+		Summary:   "Set or clear the legal hold (DEI officers); a held case is never deleted by retention",
+		Responses: map[int]any{http.StatusForbidden: nil, http.StatusNotFound: nil},
+	}, actionWith(h, func(l LegalHoldRequest) app.Action { return app.Action{Op: app.OpLegalHold, Hold: l.On} }))
 
-	rt.HandleFunc(httpapi.Operation{
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/cases/{id}/notes", ID: "listCaseNotes", Tags: cases, Restricted: true,
-		Summary: "Internal notes of a case", Responses: map[int]any{http.StatusOK: []Note{}, http.StatusNotFound: nil},
-	}, h.notes)
-	rt.HandleFunc(httpapi.Operation{
+		Summary: "Internal notes of a case", Responses: map[int]any{http.StatusNotFound: nil},
+	}, httpapi.Call(http.StatusOK, h.notes))
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/cases/{id}/escalation", ID: "getCaseEscalation", Tags: cases,
 		Summary:   "The case's escalation: state and timeline of levels, notices, signals and check-ins (workflow queries)",
-		Responses: map[int]any{http.StatusOK: EscalationView{}, http.StatusNotFound: nil, http.StatusServiceUnavailable: nil},
-	}, h.escalation)
-	rt.HandleFunc(httpapi.Operation{
+		Responses: map[int]any{http.StatusNotFound: nil, http.StatusServiceUnavailable: nil},
+	}, httpapi.Call(http.StatusOK, h.escalation))
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/cases/{id}/audit", ID: "getCaseAudit", Tags: cases,
 		Summary:   "Audit trail of every read and write of a case: who, when, what (DEI officers)",
-		Roles:     []string{string(auth.RoleDEIOfficer)},
-		Responses: map[int]any{http.StatusOK: AuditTrail{}, http.StatusNotFound: nil},
-	}, h.auditTrail)
+		Roles:     []caller.Role{caller.DEIOfficer},
+		Responses: map[int]any{http.StatusNotFound: nil},
+	}, httpapi.Call(http.StatusOK, h.auditTrail))
 }
 
 // EscalationView answers GET /v1/cases/{id}/escalation.
@@ -199,59 +166,52 @@ type EscalationView struct {
 	Timeline []escalation.Step `json:"timeline"`
 }
 
-func (h *HTTP) submit(w http.ResponseWriter, r *http.Request) {
-	var req ReportRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		httpapi.WriteProblem(w, r, err)
-		return
-	}
+func (h *HTTP) submit(r *http.Request, req ReportRequest) (ReportReceipt, error) {
 	reporter := ""
 	if !req.Anonymous {
-		a, ok := actorOf(r)
-		if !ok {
-			httpapi.WriteProblem(w, r, httpapi.Unauthorized("a named report needs a bearer token; set anonymous to report without one"))
-			return
+		a := auth.ActorOf(r)
+		if a.Anonymous() {
+			return ReportReceipt{}, fault.New(fault.Unauthenticated, "a named report needs a bearer token; set anonymous to report without one")
 		}
 		reporter = a.ID
 	}
 	rc, err := h.App.Submit(r.Context(), req.input(reporter))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return ReportReceipt{}, err
 	}
 	next := "/v1/my/cases/" + rc.CaseID
 	if req.Anonymous {
 		next = "/v1/anonymous/case"
 	}
-	httpapi.WriteJSON(w, r, http.StatusCreated, ReportReceipt{CaseID: rc.CaseID, Status: string(domain.StateSubmitted),
-		CaseKey: rc.Key, Secret: rc.Secret, Next: next})
+	return ReportReceipt{CaseID: rc.CaseID, Status: string(domain.StateSubmitted), CaseKey: rc.Key, Secret: rc.Secret, Next: next}, nil
 }
 
-func (h *HTTP) myCases(w http.ResponseWriter, r *http.Request) {
-	a, _ := actorOf(r)
-	list := h.App.MyCases(a)
-	httpapi.WriteJSON(w, r, http.StatusOK, CaseList{Cases: list})
+func (h *HTTP) myCases(r *http.Request) (CaseList, error) {
+	return CaseList{Cases: h.App.MyCases(auth.ActorOf(r))}, nil
 }
 
-// reporterOf reads who the reporter is: a token on /v1/my routes, the
-// anonymous headers otherwise (rate-limited).
-func (h *HTTP) reporterOf(w http.ResponseWriter, r *http.Request) (app.Reporter, bool) {
-	if id := r.PathValue("id"); id != "" {
-		a, ok := actorOf(r)
-		if !ok {
-			httpapi.WriteProblem(w, r, httpapi.Unauthorized("sign in"))
-			return app.Reporter{}, false
+// openAsReporter reads who the reporter is — a token on /v1/my routes, the
+// anonymous headers otherwise — and opens their case. Anonymous failures
+// are counted per client, and a client that failed too often is refused.
+func (h *HTTP) openAsReporter(r *http.Request) (*app.Record, error) {
+	rp := app.Reporter{ID: auth.ActorOf(r).ID, CaseID: r.PathValue("id")}
+	if rp.CaseID != "" {
+		if rp.ID == "" {
+			return nil, fault.New(fault.Unauthenticated, "sign in")
 		}
-		return app.Reporter{ID: a.ID, CaseID: id}, true
+		return h.App.OpenAsReporter(r.Context(), rp)
 	}
+	rp = app.Reporter{Key: r.Header.Get(HeaderCaseKey), Secret: r.Header.Get(HeaderCaseSecret)}
 	if h.Guesses != nil {
 		if blocked, after := h.Guesses.Blocked(r.Context(), h.client(r)); blocked {
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(after.Seconds()+0.999))))
-			httpapi.WriteProblem(w, r, httpapi.TooManyRequests("too many failed attempts; retry after the time in Retry-After"))
-			return app.Reporter{}, false
+			return nil, fault.TooMany("too many failed attempts; retry after the time in Retry-After", after)
 		}
 	}
-	return app.Reporter{Key: r.Header.Get(HeaderCaseKey), Secret: r.Header.Get(HeaderCaseSecret)}, true
+	rec, err := h.App.OpenAsReporter(r.Context(), rp)
+	if errors.Is(err, app.ErrBadCredentials) && h.Guesses != nil {
+		h.Guesses.Failed(r.Context(), h.client(r))
+	}
+	return rec, err
 }
 
 // client names the caller for guess counting.
@@ -262,137 +222,90 @@ func (h *HTTP) client(r *http.Request) string {
 	return "anon-case:" + httpapi.RemoteIP(r)
 }
 
-// openAsReporter checks the reporter's credentials, counting failures.
-func (h *HTTP) openAsReporter(r *http.Request, rp app.Reporter) (*app.Record, error) {
-	rec, err := h.App.OpenAsReporter(r.Context(), rp)
-	if errors.Is(err, app.ErrBadCredentials) && h.Guesses != nil {
-		h.Guesses.Failed(r.Context(), h.client(r))
-	}
-	return rec, err
-}
-
-func (h *HTTP) reporter(fn func(http.ResponseWriter, *http.Request, *app.Record)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		rp, ok := h.reporterOf(w, r)
-		if !ok {
-			return
-		}
-		rec, err := h.openAsReporter(r, rp)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		fn(w, r, rec)
-	}
-}
-
-func (h *HTTP) reporterMessage(w http.ResponseWriter, r *http.Request) {
-	var req TextRequest
-	if err := httpapi.Decode(r, &req); err != nil {
-		httpapi.WriteProblem(w, r, err)
-		return
-	}
-	rp, ok := h.reporterOf(w, r)
-	if !ok {
-		return
-	}
-	rec, err := h.openAsReporter(r, rp)
+func (h *HTTP) reporterCase(r *http.Request) (ReporterView, error) {
+	rec, err := h.openAsReporter(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return ReporterView{}, err
 	}
-	rec, _, err = h.App.ReporterMessage(r.Context(), rec, domain.Restrict(req.Text))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, r, http.StatusCreated, reporterView(rec))
+	return reporterView(rec), nil
 }
 
-func (h *HTTP) answerCheckin(w http.ResponseWriter, r *http.Request) {
+func (h *HTTP) reporterMessage(r *http.Request, req TextRequest) (ReporterView, error) {
+	rec, err := h.openAsReporter(r)
+	if err != nil {
+		return ReporterView{}, err
+	}
+	if rec, _, err = h.App.ReporterMessage(r.Context(), rec, domain.Restrict(req.Text)); err != nil {
+		return ReporterView{}, err
+	}
+	return reporterView(rec), nil
+}
+
+func (h *HTTP) answerCheckin(r *http.Request, req CheckinAnswer) (ReporterView, error) {
 	n, err := strconv.Atoi(r.PathValue("number"))
 	if err != nil || n < 1 {
-		httpapi.WriteProblem(w, r, httpapi.Unprocessable("bad check-in number", httpapi.FieldError{Field: "number", Reason: "must be a positive integer"}))
-		return
+		return ReporterView{}, fault.InvalidFields("bad check-in number", fault.Field{Field: "number", Reason: "must be a positive integer"})
 	}
-	var req CheckinAnswer
-	if err := httpapi.Decode(r, &req); err != nil {
-		httpapi.WriteProblem(w, r, err)
-		return
-	}
-	rp, ok := h.reporterOf(w, r)
-	if !ok {
-		return
-	}
-	rec, err := h.openAsReporter(r, rp)
+	rec, err := h.openAsReporter(r)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return ReporterView{}, err
 	}
-	rec, err = h.App.AnswerCheckin(r.Context(), rec, n, req.Retaliation)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	if rec, err = h.App.AnswerCheckin(r.Context(), rec, n, req.Retaliation); err != nil {
+		return ReporterView{}, err
 	}
-	httpapi.WriteJSON(w, r, http.StatusOK, reporterView(rec))
+	return reporterView(rec), nil
 }
 
-func (h *HTTP) list(w http.ResponseWriter, r *http.Request) {
-	a, _ := actorOf(r)
-	list := h.App.List(r.Context(), a)
+func (h *HTTP) list(r *http.Request) (CaseList, error) {
+	list := h.App.List(r.Context(), auth.ActorOf(r))
 	if list == nil {
 		list = []app.Summary{}
 	}
-	httpapi.WriteJSON(w, r, http.StatusOK, CaseList{Cases: list})
+	return CaseList{Cases: list}, nil
 }
 
-func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
-	a, _ := actorOf(r)
-	rec, err := h.App.Case(r.Context(), a, r.PathValue("id"))
+func (h *HTTP) get(r *http.Request) (CaseView, error) {
+	rec, err := h.App.Case(r.Context(), auth.ActorOf(r), r.PathValue("id"))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return CaseView{}, err
 	}
-	httpapi.WriteJSON(w, r, http.StatusOK, h.view(rec))
+	return h.view(rec), nil
 }
 
-func (h *HTTP) act(parse func(*http.Request) (app.Action, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		act, err := parse(r)
-		if err != nil {
-			httpapi.WriteProblem(w, r, err)
-			return
-		}
-		a, _ := actorOf(r)
-		rec, _, err := h.App.Act(r.Context(), a, r.PathValue("id"), act, h.Candidates)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		httpapi.WriteJSON(w, r, http.StatusOK, h.view(rec))
-	}
+// actionWith serves an action whose body T the request carries.
+func actionWith[T any](h *HTTP, build func(T) app.Action) httpapi.Endpoint {
+	return httpapi.JSON(http.StatusOK, func(r *http.Request, req T) (CaseView, error) { return h.act(r, build(req)) })
 }
 
-func (h *HTTP) notes(w http.ResponseWriter, r *http.Request) {
-	a, _ := actorOf(r)
-	notes, err := h.App.Notes(r.Context(), a, r.PathValue("id"))
+// actionOnly serves an action without a body.
+func actionOnly(h *HTTP, op app.Op) httpapi.Endpoint {
+	return httpapi.Call(http.StatusOK, func(r *http.Request) (CaseView, error) { return h.act(r, app.Action{Op: op}) })
+}
+
+func (h *HTTP) act(r *http.Request, act app.Action) (CaseView, error) {
+	rec, _, err := h.App.Act(r.Context(), auth.ActorOf(r), r.PathValue("id"), act, h.Candidates)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return CaseView{}, err
+	}
+	return h.view(rec), nil
+}
+
+func (h *HTTP) notes(r *http.Request) ([]Note, error) {
+	notes, err := h.App.Notes(r.Context(), auth.ActorOf(r), r.PathValue("id"))
+	if err != nil {
+		return nil, err
 	}
 	out := []Note{}
 	for _, n := range notes {
 		out = append(out, Note{ID: n.ID, By: n.By, At: n.At, Text: n.Text.Reveal()})
 	}
-	httpapi.WriteJSON(w, r, http.StatusOK, out)
+	return out, nil
 }
 
-func (h *HTTP) escalation(w http.ResponseWriter, r *http.Request) {
-	a, _ := actorOf(r)
+func (h *HTTP) escalation(r *http.Request) (EscalationView, error) {
 	id := r.PathValue("id")
-	if err := h.App.Authorize(r.Context(), a, id, app.OpTimeline); err != nil {
-		h.fail(w, r, err)
-		return
+	if err := h.App.Authorize(r.Context(), auth.ActorOf(r), id, app.OpTimeline); err != nil {
+		return EscalationView{}, err
 	}
 	var v EscalationView
 	for _, q := range []struct {
@@ -404,72 +317,26 @@ func (h *HTTP) escalation(w http.ResponseWriter, r *http.Request) {
 			err = res.Get(q.dst)
 		}
 		if err != nil {
-			h.Logger.WarnContext(r.Context(), "escalation query failed", "case_id", id, "query", q.name, "error", err)
-			httpapi.WriteProblem(w, r, httpapi.ServiceUnavailable("the escalation is not available yet; retry shortly"))
-			return
+			return EscalationView{}, fault.Retry("the escalation is not available yet; retry shortly", 0,
+				fmt.Errorf("query %s of case %s: %w", q.name, id, err))
 		}
 	}
-	httpapi.WriteJSON(w, r, http.StatusOK, v)
+	return v, nil
 }
 
-func (h *HTTP) auditTrail(w http.ResponseWriter, r *http.Request) {
-	a, _ := actorOf(r)
+func (h *HTTP) auditTrail(r *http.Request) (AuditTrail, error) {
 	id := r.PathValue("id")
-	entries, err := h.App.AuditTrail(r.Context(), a, id)
+	entries, err := h.App.AuditTrail(r.Context(), auth.ActorOf(r), id)
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return AuditTrail{}, err
 	}
 	if entries == nil {
 		entries = []app.AuditEntry{}
 	}
-	httpapi.WriteJSON(w, r, http.StatusOK, AuditTrail{CaseID: id, Entries: entries})
+	return AuditTrail{CaseID: id, Entries: entries}, nil
 }
 
 func (h *HTTP) view(r *app.Record) CaseView {
 	id, version, _ := h.App.Started(r.Case.ID())
 	return caseView(r, id, version)
 }
-
-// fail maps use-case errors to problems. Messages never echo content.
-func (h *HTTP) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var (
-		invalid    *domain.ValidationError
-		transition *domain.TransitionError
-	)
-	switch {
-	case errors.As(err, &invalid):
-		fields := make([]httpapi.FieldError, len(invalid.Fields))
-		for i, f := range invalid.Fields {
-			fields[i] = httpapi.FieldError{Field: f.Field, Reason: f.Reason}
-		}
-		httpapi.WriteProblem(w, r, httpapi.Unprocessable("the report has invalid fields", fields...))
-	case errors.Is(err, app.ErrNotFound):
-		httpapi.WriteProblem(w, r, httpapi.NotFound())
-	case errors.Is(err, app.ErrBadCredentials):
-		httpapi.WriteProblem(w, r, httpapi.Unauthorized("invalid case key or secret"))
-	case errors.Is(err, app.ErrForbidden):
-		httpapi.WriteProblem(w, r, httpapi.Forbidden("you are on this case but may not do this"))
-	case errors.As(err, &transition):
-		httpapi.WriteProblem(w, r, httpapi.Conflict("the case is "+string(transition.State)+"; "+string(transition.Action)+" is not possible now"))
-	case errors.Is(err, domain.ErrConflictOfInterest):
-		httpapi.WriteProblem(w, r, httpapi.Unprocessable("conflict of interest",
-			httpapi.FieldError{Field: "assignee_id", Reason: "cannot handle this case (named, in a named person's chain, recused, or the reporter)"}))
-	case errors.Is(err, domain.ErrNotAssignee):
-		httpapi.WriteProblem(w, r, httpapi.Forbidden("only the assigned handler can do this"))
-	case errors.Is(err, domain.ErrAlreadyAnswered):
-		httpapi.WriteProblem(w, r, httpapi.Conflict("this check-in was already answered"))
-	case errors.Is(err, domain.ErrNoSuchCheckin):
-		httpapi.WriteProblem(w, r, httpapi.NotFound())
-	case errors.Is(err, domain.ErrNotReporter):
-		httpapi.WriteProblem(w, r, httpapi.NotFound())
-	case errors.Is(err, domain.ErrInvalidArgument):
-		httpapi.WriteProblem(w, r, httpapi.Unprocessable(invalidReason(err)))
-	default:
-		httpapi.WriteProblem(w, r, err)
-	}
-}
-
-// invalidReason returns the domain's message, which names the field and
-// the limit but never the value.
-func invalidReason(err error) string { return err.Error() }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/deiops/deiops/pkg/auth"
 	"github.com/deiops/deiops/pkg/bus"
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/services/resolution/contract"
@@ -174,19 +174,19 @@ func (p *Patterns) Routes(rt *httpapi.Router) {
 			"and department. Cells and totals below the minimum cell size are suppressed, and complementary cells are " +
 			"suppressed so that no suppressed value can be derived from the totals. A report counts once per distinct " +
 			"role it names, so role totals may exceed report totals.",
-		Roles:     []string{string(auth.RoleDEIOfficer), string(auth.RoleDepartmentLead), string(auth.RoleProgramDirector)},
+		Roles:     []caller.Role{caller.DEIOfficer, caller.DepartmentLead, caller.ProgramDirector},
 		Responses: map[int]any{http.StatusOK: patterns.Table{}, http.StatusUnprocessableEntity: nil},
 	}, p.table)
 	rt.HandleFunc(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/patterns/detections", ID: "listPatternDetections", Tags: tags,
 		Summary:   "Current detections: counts over threshold and significant rises over a department's own baseline",
-		Roles:     []string{string(auth.RoleDEIOfficer)},
+		Roles:     []caller.Role{caller.DEIOfficer},
 		Responses: map[int]any{http.StatusOK: DetectionList{}},
 	}, p.detections)
 	rt.HandleFunc(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/patterns/repeat-subjects", ID: "listRepeatSubjects", Tags: tags,
 		Summary:   "People named by at least two distinct reporters (an opaque id per person, never who)",
-		Roles:     []string{string(auth.RoleDEIOfficer)},
+		Roles:     []caller.Role{caller.DEIOfficer},
 		Responses: map[int]any{http.StatusOK: RepeatSubjectList{}},
 	}, p.repeatSubjects)
 }

@@ -235,14 +235,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		return nil, fmt.Errorf("http server: %w", err)
 	}
 	dirSvc := directory.NewService(a.directory, directory.ServiceOptions{Logger: a.log.With("component", "directory")})
-	codecServer, err := crypto.NewCodecServer(codec, crypto.CodecServerOptions{
-		// The router has already authenticated the caller and checked the role.
-		Authorize: func(h http.Handler) http.Handler { return h },
-	})
-	if err != nil {
-		return nil, err
-	}
-	registerRoutes(a.server.Router(), a.bus, dirSvc, codecServer, a.targets)
+	registerRoutes(a.server.Router(), a.bus, dirSvc, codec, a.targets)
 	for _, t := range a.targets {
 		pt := probe.ForTarget(t.Name(), a.deps)
 		a.consumers = append(a.consumers, pt.Consumer())

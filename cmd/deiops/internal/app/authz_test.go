@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"go.temporal.io/server/temporaltest"
 
 	"github.com/deiops/deiops/pkg/audit"
 	"github.com/deiops/deiops/pkg/testkit"
@@ -30,10 +29,7 @@ func slowPolicy() map[string]any {
 // interest denied whatever their roles, and every denial of an
 // authenticated caller on a case recorded in its audit trail.
 func TestResolutionAuthorizationMatrix(t *testing.T) {
-	ns := testkit.NATS(t)
-	ts := temporaltest.NewServer(temporaltest.WithT(t))
-	rd := testkit.Redis(t)
-	cfg, dev := testConfig(t, ns.URL(), ts.GetFrontendHostPort(), ts.GetDefaultNamespace(), rd.URL)
+	in, cfg, dev := newInfra(t)
 	p := start(t, cfg, dev)
 	a := api{t: t, base: p.base, dev: dev}
 	importHospital(t, a)
@@ -135,7 +131,7 @@ func TestResolutionAuthorizationMatrix(t *testing.T) {
 		}
 	}
 	// Role denials (403 before the case is looked at) are platform audit events.
-	_, js := testkit.Connect(t, ns.URL())
+	_, js := testkit.Connect(t, in.nats.URL())
 	spec := audit.AccessDenied{}.EventSpec()
 	testkit.Eventually(t, 10*time.Second, "access.denied events", func() bool {
 		s, err := js.Stream(t.Context(), spec.Stream())

@@ -16,13 +16,13 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/temporaltest"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/devstack"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/notify"
 	"github.com/deiops/deiops/pkg/testkit"
 	"github.com/deiops/deiops/services/resolution"
 	"github.com/deiops/deiops/services/resolution/adapters"
-	resapp "github.com/deiops/deiops/services/resolution/app"
 	"github.com/deiops/deiops/services/resolution/ports"
 )
 
@@ -268,8 +268,8 @@ func flushDeiops(t *testing.T, rdb *redis.Client) {
 	t.Logf("flushed %d Redis keys", n)
 }
 
-func officerActor() resapp.Actor {
-	return resapp.Actor{ID: "off1", Roles: []string{resapp.RoleDEIOfficer}}
+func officerActor() caller.Actor {
+	return caller.Actor{ID: "off1", Roles: []caller.Role{caller.DEIOfficer}}
 }
 
 func listByID(id string) *workflowservice.ListWorkflowExecutionsRequest {

@@ -14,10 +14,12 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.temporal.io/server/temporaltest"
 
 	"github.com/deiops/deiops/cmd/deiops/internal/app"
 	"github.com/deiops/deiops/pkg/auth"
 	"github.com/deiops/deiops/pkg/config"
+	"github.com/deiops/deiops/pkg/devstack"
 	"github.com/deiops/deiops/pkg/testkit"
 )
 
@@ -181,4 +183,32 @@ const hospital = "id,display_name,email,department,role,training_level,cohort,si
 func importHospital(t testing.TB, a api) {
 	t.Helper()
 	must[map[string]any](a, http.StatusOK, http.MethodPost, "/v1/directory/imports", a.token("ops", "admin"), hospital)
+}
+
+// infra is the real servers one test runs against.
+type infra struct {
+	nats     *devstack.NATSServer
+	temporal *temporaltest.TestServer
+	redis    *testkit.RedisEnv
+}
+
+// newInfra starts in-process NATS and Temporal and connects Redis, and
+// returns a complete configuration against them. Settings a test needs
+// differently are set with t.Setenv before the call.
+func newInfra(t *testing.T) (infra, config.Config, *auth.DevIssuer) {
+	t.Helper()
+	in := infra{nats: testkit.NATS(t), temporal: temporaltest.NewServer(temporaltest.WithT(t)), redis: testkit.Redis(t)}
+	cfg, dev := testConfig(t, in.nats.URL(), in.temporal.GetFrontendHostPort(), in.temporal.GetDefaultNamespace(), in.redis.URL)
+	return in, cfg, dev
+}
+
+// newStack runs one process against fresh servers with the test hospital
+// imported, and returns it with a client.
+func newStack(t *testing.T) (*process, api) {
+	t.Helper()
+	_, cfg, dev := newInfra(t)
+	p := start(t, cfg, dev)
+	a := api{t: t, base: p.base, dev: dev}
+	importHospital(t, a)
+	return p, a
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"go.temporal.io/server/temporaltest"
 
 	"github.com/deiops/deiops/pkg/testkit"
 	"github.com/deiops/deiops/services/resolution/ports"
@@ -22,10 +21,7 @@ import (
 func TestRetentionDeletesClosedCasesUnlessHeld(t *testing.T) {
 	t.Setenv("DEIOPS_RESOLUTION_RETENTION", "1s")
 	t.Setenv("DEIOPS_RESOLUTION_RETENTION_SWEEP", "500ms")
-	ns := testkit.NATS(t)
-	ts := temporaltest.NewServer(temporaltest.WithT(t))
-	rd := testkit.Redis(t)
-	cfg, dev := testConfig(t, ns.URL(), ts.GetFrontendHostPort(), ts.GetDefaultNamespace(), rd.URL)
+	in, cfg, dev := newInfra(t)
 	p := start(t, cfg, dev)
 	a := api{t: t, base: p.base, dev: dev}
 	importHospital(t, a)
@@ -61,7 +57,7 @@ func TestRetentionDeletesClosedCasesUnlessHeld(t *testing.T) {
 		t.Errorf("the deleted case's key still opens something: %d", code)
 	}
 	// No revision of the deleted case is left in the bucket's stream.
-	_, js := testkit.Connect(t, ns.URL())
+	_, js := testkit.Connect(t, in.nats.URL())
 	kv, err := js.KeyValue(context.Background(), "resolution_cases")
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,11 @@
 package app
 
 import (
-	"encoding/json"
 	"fmt"
-	"net/http"
 
 	"github.com/deiops/deiops/pkg/bus"
+	"github.com/deiops/deiops/pkg/crypto"
+	"github.com/deiops/deiops/pkg/crypto/codechttp"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/directory/directoryhttp"
 	"github.com/deiops/deiops/pkg/httpapi"
@@ -17,28 +17,13 @@ import (
 // changes with the API, not with every build.
 const APIVersion = "1.0.0"
 
-// CodecPayloads is the body of the codec-server endpoints (Temporal's
-// {"payloads": [...]} shape).
-type CodecPayloads struct {
-	Payloads []json.RawMessage `json:"payloads"`
-}
-
 // registerRoutes mounts every HTTP route of a process: the shared platform
 // routes once, then each target's. Handlers only use their dependencies
 // when called, so the OpenAPI document can be built without infrastructure.
-func registerRoutes(r *httpapi.Router, b *bus.Bus, dir *directory.Service, codec http.Handler, targets []platform.Target) {
+func registerRoutes(r *httpapi.Router, b *bus.Bus, dir *directory.Service, codec *crypto.Codec, targets []platform.Target) {
 	probe.Routes(r, b)
 	directoryhttp.Routes(r, dir)
-	for _, path := range []string{"/v1/codec/encode", "/v1/codec/decode"} {
-		r.Handle(httpapi.Operation{
-			Method: http.MethodPost, Path: path, ID: "codec" + path[len("/v1/codec/"):], Tags: []string{"platform"},
-			Summary:    "Temporal codec server: decrypt or encrypt workflow payloads for the Temporal UI and CLI",
-			Roles:      []string{"admin"},
-			Restricted: true,
-			Request:    CodecPayloads{},
-			Responses:  map[int]any{http.StatusOK: CodecPayloads{}},
-		}, codec)
-	}
+	codechttp.Routes(r, codec)
 	for _, t := range targets {
 		t.Routes(r)
 	}
@@ -64,6 +49,6 @@ func OpenAPI(target string) (map[string]any, error) {
 		ts = append(ts, t)
 	}
 	r := httpapi.NewRouter(httpapi.RouterOptions{})
-	registerRoutes(r, nil, nil, http.NotFoundHandler(), ts)
+	registerRoutes(r, nil, nil, nil, ts)
 	return r.OpenAPI("deiops "+target, APIVersion, ""), nil
 }
