@@ -19,6 +19,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/deiops/deiops/pkg/config"
+	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/tlsfiles"
 )
 
@@ -26,8 +27,10 @@ import (
 type Options struct {
 	// Name identifies the connection in NATS monitoring.
 	Name string
-	// Source is the CloudEvents source of events this process publishes,
-	// e.g. "deiops/resolution".
+	// Source is the installation's CloudEvents source base, e.g.
+	// "/st-marys" (events.Installation): an event's ce-source is this base
+	// followed by the event's owner (its service, or "platform"), so it is
+	// the same whichever process publishes it. Default "/deiops".
 	Source string
 
 	NATS config.NATS
@@ -43,12 +46,19 @@ type Options struct {
 type Bus struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
+	// jsAsync publishes batches: its futures time out, so a PubAck lost in
+	// a broker restart is noticed and the message sent again.
+	jsAsync jetstream.JetStream
 	opts   Options
 	log    *slog.Logger
 	tracer trace.Tracer
 	prop   propagation.TextMapPropagator
 	m      *busMetrics
 }
+
+// maxAsyncPending caps the async publishes of all batches of one bus
+// together; each batch bounds its own with BatchOptions.MaxInFlight.
+const maxAsyncPending = 4096
 
 // Connect dials NATS. The connection reconnects forever: a broker restart
 // pauses the bus, it does not end it.
@@ -84,7 +94,13 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", o.NATS.URL, err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(attemptTimeout))
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	jsAsync, err := jetstream.New(nc, jetstream.WithDefaultTimeout(attemptTimeout),
+		jetstream.WithPublishAsyncTimeout(attemptTimeout), jetstream.WithPublishAsyncMaxPending(maxAsyncPending))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -95,7 +111,7 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 		return nil, err
 	}
 	return &Bus{
-		nc: nc, js: js, opts: o, log: o.Logger,
+		nc: nc, js: js, jsAsync: jsAsync, opts: o, log: o.Logger,
 		tracer: o.TracerProvider.Tracer("github.com/deiops/deiops/pkg/bus"),
 		prop:   o.Propagator,
 		m:      m,
@@ -107,7 +123,7 @@ func withDefaults(o Options) Options {
 		o.Name = "deiops"
 	}
 	if o.Source == "" {
-		o.Source = "deiops"
+		o.Source = events.Installation("deiops")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -148,7 +164,7 @@ func (b *Bus) JetStream() jetstream.JetStream { return b.js }
 // Conn exposes the NATS connection (health checks, tailing).
 func (b *Bus) Conn() *nats.Conn { return b.nc }
 
-// Source is the CloudEvents source of this process.
+// Source is the installation's CloudEvents source base (see Options.Source).
 func (b *Bus) Source() string { return b.opts.Source }
 
 // Now is the bus clock.

@@ -45,7 +45,7 @@ func natsConfig(url string) config.NATS {
 
 func newBus(t testing.TB, url string, mod ...func(*bus.Options)) *bus.Bus {
 	t.Helper()
-	o := bus.Options{Name: t.Name(), Source: "deiops/test", NATS: natsConfig(url)}
+	o := bus.Options{Name: t.Name(), Source: "/test", NATS: natsConfig(url)}
 	for _, m := range mod {
 		m(&o)
 	}
@@ -109,7 +109,7 @@ func TestPublishCarriesCloudEventHeadersAndIsHandled(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("event not handled")
 	}
-	if env.ID != sent.ID || env.Type != "org.deiops.bustest.ping.sent.v1" || env.Subject != "entity-1" || env.Source != "deiops/test" {
+	if env.ID != sent.ID || env.Type != "org.deiops.bustest.ping.sent.v1" || env.Subject != "entity-1" || env.Source != "/test/bustest" {
 		t.Fatalf("envelope = %+v", env)
 	}
 

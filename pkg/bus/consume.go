@@ -12,7 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
@@ -223,35 +222,45 @@ func (p *processor) process(ctx context.Context, m jetstream.Msg) {
 	if hdr == nil {
 		hdr = nats.Header{}
 	}
+	// The envelope is read before the span starts so that the span gets
+	// all its attributes at once; reading it does no I/O.
+	env, err := events.DecodeAttributes(hdr, m.Data(), m.Subject())
+	h, known := c.handlers[env.Type]
 	ctx = b.prop.Extract(ctx, headerCarrier(hdr))
-	ctx, span := b.tracer.Start(ctx, "process "+m.Subject(),
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
+	ctx, span := b.tracer.Start(ctx, "process "+m.Subject(), trace.WithSpanKind(trace.SpanKindConsumer))
+	if span.IsRecording() {
+		attrs := []attribute.KeyValue{
 			attribute.String("messaging.system", "nats"),
 			semconv.MessagingDestinationName(m.Subject()),
 			semconv.MessagingOperationTypeProcess,
 			semconv.MessagingOperationName("process"),
 			semconv.MessagingConsumerGroupName(c.Name),
 			attribute.Int64("messaging.nats.delivery_count", int64(delivered)),
-		))
+		}
+		if err == nil {
+			attrs = append(attrs,
+				semconv.MessagingMessageID(env.ID),
+				attribute.String("cloudevents.event_id", env.ID),
+				attribute.String("cloudevents.event_type", env.Type),
+				attribute.String("cloudevents.event_source", env.Source))
+		}
+		span.SetAttributes(attrs...)
+	}
 	defer span.End()
 
+	// Metrics are labelled by the types the consumer handles only: a type
+	// read from a message is not a bounded label.
 	outcome, evType := "ack", "unknown"
+	if err == nil && known {
+		evType = env.Type
+	}
 	defer func() {
-		attrs := metric.WithAttributes(attribute.String("consumer", c.Name), attribute.String("event_type", evType), attribute.String("outcome", outcome))
+		attrs := b.m.attrs(attrKey{consumer: c.Name, eventType: evType, outcome: outcome})
 		b.m.handled.Add(ctx, 1, attrs)
 		b.m.handleDur.Record(ctx, time.Since(start).Seconds(), attrs)
 	}()
 
-	env, err := events.DecodeAttributes(hdr, m.Data(), m.Subject())
 	if err == nil {
-		evType = env.Type
-		span.SetAttributes(
-			semconv.MessagingMessageID(env.ID),
-			attribute.String("cloudevents.event_id", env.ID),
-			attribute.String("cloudevents.event_type", env.Type),
-			attribute.String("cloudevents.event_source", env.Source),
-		)
 		switch claim, derr := c.Dedup.Claim(ctx, c.Name, env.ID); {
 		case derr != nil:
 			b.log.WarnContext(ctx, "dedup claim failed; handling anyway", "consumer", c.Name, "error", derr)
@@ -266,8 +275,7 @@ func (p *processor) process(ctx context.Context, m jetstream.Msg) {
 			_ = m.NakWithDelay(time.Second)
 			return
 		}
-		h, ok := c.handlers[env.Type]
-		if !ok {
+		if !known {
 			err = Permanent(fmt.Errorf("consumer %s has no handler for event type %q", c.Name, env.Type))
 		} else {
 			err = p.safeCall(ctx, h, env)
@@ -356,8 +364,16 @@ func truncate(s string, n int) string {
 }
 
 // RawHandler handles one message of a platform-internal stream (KV change
-// feeds, advisories). nil acks; an error redelivers after a second.
+// feeds, advisories). nil acks; RetryAfter(d) redelivers after d (a
+// decision, not a failure); any other error redelivers after a second.
 type RawHandler func(ctx context.Context, m jetstream.Msg) error
+
+type retryAfter time.Duration
+
+func (r retryAfter) Error() string { return fmt.Sprintf("retry after %s", time.Duration(r)) }
+
+// RetryAfter is what a RawHandler returns to see its message again after d.
+func RetryAfter(d time.Duration) error { return retryAfter(d) }
 
 // StartRaw runs a durable pull consumer over any stream with explicit acks
 // and unlimited redelivery: for platform plumbing whose messages must never
@@ -387,6 +403,11 @@ func (b *Bus) StartRaw(ctx context.Context, stream string, cfg jetstream.Consume
 				return
 			}
 			if err := h(hctx, m); err != nil {
+				var ra retryAfter
+				if errors.As(err, &ra) {
+					_ = m.NakWithDelay(time.Duration(ra))
+					continue
+				}
 				b.log.WarnContext(hctx, "platform consumer will retry", "consumer", cfg.Durable, "error", err)
 				_ = m.NakWithDelay(time.Second)
 				continue

@@ -44,9 +44,11 @@ type Envelope struct {
 	Topic string
 }
 
-// New wraps ev in an envelope with a fresh time-ordered id.
-// subject is the id of the entity the event is about.
-func New(ev Event, source, subject string, at time.Time) (Envelope, error) {
+// New wraps ev in an envelope with a fresh time-ordered id. base is the
+// installation's source base (Installation; the bus holds it as Source) and
+// the event's ce-source is spec.Source(base). subject is the id of the
+// entity the event is about.
+func New(ev Event, base, subject string, at time.Time) (Envelope, error) {
 	spec := ev.EventSpec()
 	data, err := json.Marshal(ev)
 	if err != nil {
@@ -58,7 +60,7 @@ func New(ev Event, source, subject string, at time.Time) (Envelope, error) {
 	}
 	return Envelope{
 		ID:             id.String(),
-		Source:         source,
+		Source:         spec.Source(base),
 		Type:           spec.Type(),
 		Subject:        subject,
 		Time:           at.UTC(),
@@ -72,23 +74,23 @@ func New(ev Event, source, subject string, at time.Time) (Envelope, error) {
 // Header is the transport's header map (nats.Header has this shape).
 type Header = map[string][]string
 
+// encodeNames are the headers Encode writes, in the order of its values.
+var encodeNames = [...]string{HeaderID, HeaderSource, HeaderType, HeaderSpecVersion, HeaderTime,
+	HeaderSubject, HeaderDataSchema, HeaderClassification, HeaderContentType}
+
 // Encode writes the envelope in binary mode: attributes as headers, data as
 // body. h must not be nil (nats.NewMsg makes one).
 func (e Envelope) Encode(h Header) []byte {
-	set := func(k, v string) {
+	// One backing array holds every value: one allocation, not nine.
+	vals := make([]string, len(encodeNames))
+	vals[0], vals[1], vals[2], vals[3] = e.ID, e.Source, e.Type, SpecVersion
+	vals[4] = e.Time.UTC().Format(time.RFC3339Nano)
+	vals[5], vals[6], vals[7], vals[8] = e.Subject, e.DataSchema, e.Classification, ContentJSON
+	for i, v := range vals {
 		if v != "" {
-			h[k] = []string{v}
+			h[encodeNames[i]] = vals[i : i+1 : i+1]
 		}
 	}
-	set(HeaderID, e.ID)
-	set(HeaderSource, e.Source)
-	set(HeaderType, e.Type)
-	set(HeaderSpecVersion, SpecVersion)
-	set(HeaderTime, e.Time.UTC().Format(time.RFC3339Nano))
-	set(HeaderSubject, e.Subject)
-	set(HeaderDataSchema, e.DataSchema)
-	set(HeaderClassification, e.Classification)
-	set(HeaderContentType, ContentJSON)
 	return e.Data
 }
 

@@ -40,8 +40,35 @@ type Spec struct {
 	// Internal events travel under InternalPrefix and are not part of the
 	// integrators' contract.
 	Internal bool
+	// Platform marks an event of a platform library (directory, audit,
+	// notify, probe) rather than of a service: whichever process publishes
+	// it, its ce-source names the platform (see Source).
+	Platform bool
 	Summary  string // one line for the catalog
 }
+
+// PlatformSource is the last segment of the ce-source of platform events.
+const PlatformSource = "platform"
+
+// Owner is what publishes the event as an integrator sees it: its service,
+// or the platform for platform events.
+func (s Spec) Owner() string {
+	if s.Platform {
+		return PlatformSource
+	}
+	return s.Service
+}
+
+// Source is the ce-source of this event type in an installation whose
+// source base is base (Installation gives it, e.g. "/st-marys"): the base
+// and the owner, "/st-marys/resolution". It depends on neither the process
+// nor how the installation is deployed, so integrators may key on it.
+func (s Spec) Source(base string) string {
+	return base + "/" + s.Owner()
+}
+
+// Installation is the source base of an installation name: "/" + name.
+func Installation(name string) string { return "/" + name }
 
 var token = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 

@@ -31,7 +31,7 @@ type Requested struct {
 }
 
 func (Requested) EventSpec() events.Spec {
-	return events.Spec{Service: "platform", Entity: "probe", Action: "requested", Version: 1, Internal: true,
+	return events.Spec{Service: "platform", Platform: true, Entity: "probe", Action: "requested", Version: 1, Internal: true,
 		Summary: "An operator asked every target to answer a synthetic probe."}
 }
 
@@ -42,7 +42,7 @@ type Completed struct {
 }
 
 func (Completed) EventSpec() events.Spec {
-	return events.Spec{Service: "platform", Entity: "probe", Action: "completed", Version: 1, Internal: true,
+	return events.Spec{Service: "platform", Platform: true, Entity: "probe", Action: "completed", Version: 1, Internal: true,
 		Summary: "A target answered a probe after a full bus and workflow round trip."}
 }
 
