@@ -30,8 +30,19 @@ func main() {
 	n := flag.Int("n", 20_000, "messages per publish or consume run")
 	wave := flag.Int("wave", 50_000, "events per batched publish run (a cohort wave)")
 	only := flag.String("paths", "", "comma-separated subset of paths (default all)")
+	ops := flag.String("ops", "Publish,Consume", "which operations to run")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&profileDir, "profiledir", "", "write a CPU profile of each timed run into this directory")
+	memprofile := flag.String("memprofile", "", "write an allocation profile of the whole run to this file")
 	flag.Parse()
+	if *memprofile != "" {
+		defer func() {
+			if f, err := os.Create(*memprofile); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		}()
+	}
 	if *profile != "" {
 		f, err := os.Create(*profile)
 		if err == nil {
@@ -43,7 +54,7 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if err := run(*rounds, *n, *wave, *only); err != nil {
+	if err := run(*rounds, *n, *wave, *only, strings.Split(*ops, ",")); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -66,7 +77,7 @@ func (s sample) cpuPerMsg() float64 {
 func (s sample) allocsPerMsg() float64 { return float64(s.mallocs) / float64(s.msgs) }
 func (s sample) bytesPerMsg() float64  { return float64(s.bytes) / float64(s.msgs) }
 
-func run(rounds, n, wave int, only string) error {
+func run(rounds, n, wave int, only string, ops []string) error {
 	ctx := context.Background()
 	ks := kinds()
 	e, err := newEnv(ctx, ks)
@@ -103,7 +114,7 @@ func run(rounds, n, wave int, only string) error {
 		// Rotate so that no path always runs first or last.
 		rot := append(append([]string(nil), order[r%len(order):]...), order[:r%len(order)]...)
 		for _, size := range []string{"256B", "4KiB"} {
-			for _, op := range []string{"Publish", "Consume"} {
+			for _, op := range ops {
 				for _, name := range rot {
 					if op == "Consume" && name == "batch" {
 						continue
@@ -178,12 +189,21 @@ func measureOne(ctx context.Context, e *env, p path, op string, k kind, n int) (
 	return s, nil
 }
 
+// profileDir, when set, receives a CPU profile of every timed run.
+var profileDir string
+
 // timed runs f and records its wall time, the process's CPU time and
 // allocations. The server runs in this process: its share is included.
 func timed(s *sample, f func() error) error {
 	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
+	if profileDir != "" {
+		f, err := os.Create(fmt.Sprintf("%s/%s-%s-%s.prof", profileDir, s.op, s.path, s.size))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+		}
+	}
 	c0 := cpuTime()
 	t0 := time.Now()
 	err := f()

@@ -76,6 +76,10 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { o.Logger.Info("nats reconnected", "url", nc.ConnectedUrlRedacted()) }),
+		// Without a handler nats.go prints asynchronous errors to stderr.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			o.Logger.Warn("nats asynchronous error", "error", err)
+		}),
 	}
 	if o.NATS.CredsFile != "" {
 		nopts = append(nopts, nats.UserCredentials(o.NATS.CredsFile))

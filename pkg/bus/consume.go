@@ -163,7 +163,7 @@ func (b *Bus) Start(ctx context.Context, c *Consumer) (*Running, error) {
 	}
 	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	r := &Running{name: c.Name, msgs: msgs, done: make(chan struct{}), stop: stop}
-	p := &processor{b: b, c: c}
+	p := newProcessor(b, c)
 	go func() {
 		defer close(r.done)
 		if c.Concurrency == 1 {
@@ -206,6 +206,32 @@ func (b *Bus) Start(ctx context.Context, c *Consumer) (*Running, error) {
 type processor struct {
 	b *Bus
 	c *Consumer
+	// bySubject holds what every message of a subject shares in its span,
+	// built once: it is read-only while messages are handled.
+	bySubject map[string]subjectSpan
+}
+
+type subjectSpan struct {
+	name  string
+	attrs []attribute.KeyValue
+}
+
+func newProcessor(b *Bus, c *Consumer) *processor {
+	p := &processor{b: b, c: c, bySubject: make(map[string]subjectSpan, len(c.subjects))}
+	for _, subj := range c.subjects {
+		p.bySubject[subj] = p.subjectSpan(subj)
+	}
+	return p
+}
+
+func (p *processor) subjectSpan(subj string) subjectSpan {
+	return subjectSpan{name: "process " + subj, attrs: []attribute.KeyValue{
+		attribute.String("messaging.system", "nats"),
+		semconv.MessagingDestinationName(subj),
+		semconv.MessagingOperationTypeProcess,
+		semconv.MessagingOperationName("process"),
+		semconv.MessagingConsumerGroupName(p.c.Name),
+	}}
 }
 
 // process runs one message through decode, tracing, dedup and the handler,
@@ -224,27 +250,25 @@ func (p *processor) process(ctx context.Context, m jetstream.Msg) {
 	}
 	// The envelope is read before the span starts so that the span gets
 	// all its attributes at once; reading it does no I/O.
-	env, err := events.DecodeAttributes(hdr, m.Data(), m.Subject())
+	env, tr, err := events.DecodeAttributes(hdr, m.Data(), m.Subject())
 	h, known := c.handlers[env.Type]
-	ctx = b.prop.Extract(ctx, headerCarrier(hdr))
-	ctx, span := b.tracer.Start(ctx, "process "+m.Subject(), trace.WithSpanKind(trace.SpanKindConsumer))
+	ctx = b.prop.Extract(ctx, tr)
+	ss, ok := p.bySubject[m.Subject()]
+	if !ok {
+		ss = p.subjectSpan(m.Subject())
+	}
+	ctx, span := b.tracer.Start(ctx, ss.name, trace.WithSpanKind(trace.SpanKindConsumer))
 	if span.IsRecording() {
-		attrs := []attribute.KeyValue{
-			attribute.String("messaging.system", "nats"),
-			semconv.MessagingDestinationName(m.Subject()),
-			semconv.MessagingOperationTypeProcess,
-			semconv.MessagingOperationName("process"),
-			semconv.MessagingConsumerGroupName(c.Name),
-			attribute.Int64("messaging.nats.delivery_count", int64(delivered)),
-		}
+		span.SetAttributes(ss.attrs...)
 		if err == nil {
-			attrs = append(attrs,
+			span.SetAttributes(attribute.Int64("messaging.nats.delivery_count", int64(delivered)),
 				semconv.MessagingMessageID(env.ID),
 				attribute.String("cloudevents.event_id", env.ID),
 				attribute.String("cloudevents.event_type", env.Type),
 				attribute.String("cloudevents.event_source", env.Source))
+		} else {
+			span.SetAttributes(attribute.Int64("messaging.nats.delivery_count", int64(delivered)))
 		}
-		span.SetAttributes(attrs...)
 	}
 	defer span.End()
 
