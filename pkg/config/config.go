@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/deiops/deiops/pkg/events"
 )
 
 // Prefix is the environment prefix of every deiops setting.
@@ -186,7 +188,7 @@ type Notify struct {
 
 // installationName is one URI path segment, so that the ce-source stays a
 // plain URI-reference.
-var installationName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+var installationName = regexp.MustCompile(`^` + events.InstallationPattern + `$`)
 
 func validTarget(t string) bool {
 	switch t {

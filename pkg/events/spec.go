@@ -9,6 +9,7 @@ package events
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -67,6 +68,10 @@ func (s Spec) Source(base string) string {
 	return base + "/" + s.Owner()
 }
 
+// InstallationPattern is what an installation name may be: one URI path
+// segment, so that every ce-source stays a plain URI-reference.
+const InstallationPattern = `[a-z0-9][a-z0-9._-]{0,62}`
+
 // Installation is the source base of an installation name: "/" + name.
 func Installation(name string) string { return "/" + name }
 
@@ -96,7 +101,8 @@ func (s Spec) Validate() error {
 
 // Type is the CloudEvents type, e.g. org.deiops.resolution.case.escalated.v1.
 func (s Spec) Type() string {
-	return fmt.Sprintf("%s.%s.%s.%s.v%d", TypePrefix, s.Service, s.Entity, s.Action, s.Version)
+	// Concatenation, not Sprintf: every publish derives the type.
+	return TypePrefix + "." + s.Service + "." + s.Entity + "." + s.Action + ".v" + strconv.Itoa(s.Version)
 }
 
 // Subject is the NATS subject, e.g. dei.resolution.case.escalated. Version 1
@@ -107,9 +113,9 @@ func (s Spec) Subject() string {
 	if s.Internal {
 		prefix = InternalPrefix
 	}
-	subj := fmt.Sprintf("%s.%s.%s.%s", prefix, s.Service, s.Entity, s.Action)
+	subj := prefix + "." + s.Service + "." + s.Entity + "." + s.Action
 	if s.Version > 1 {
-		subj += fmt.Sprintf(".v%d", s.Version)
+		subj += ".v" + strconv.Itoa(s.Version)
 	}
 	return subj
 }
