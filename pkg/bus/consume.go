@@ -97,25 +97,38 @@ func On[T events.Event](c *Consumer, h TypedHandler[T]) {
 
 // Running is a started consumer.
 type Running struct {
-	name string
-	msgs jetstream.MessagesContext
-	done chan struct{}
-	stop context.CancelFunc
+	name  string
+	msgs  jetstream.MessagesContext
+	done  chan struct{}
+	stop  context.CancelFunc
+	after []func(context.Context)
+	once  sync.Once
 }
+
+// AfterStop adds f to what Stop runs once the handlers have finished
+// (work a handler handed on, such as a batch to publish). Call it before
+// Stop.
+func (r *Running) AfterStop(f func(context.Context)) { r.after = append(r.after, f) }
 
 // Stop drains the consumer: no new messages are pulled, in-flight handlers
 // finish and ack. If ctx ends first the handlers are cancelled.
 func (r *Running) Stop(ctx context.Context) error {
 	r.msgs.Drain()
+	var err error
 	select {
 	case <-r.done:
-		r.stop()
-		return nil
 	case <-ctx.Done():
 		r.stop()
 		<-r.done
-		return fmt.Errorf("stop consumer %s: %w", r.name, ctx.Err())
+		err = fmt.Errorf("stop consumer %s: %w", r.name, ctx.Err())
 	}
+	r.stop()
+	r.once.Do(func() {
+		for _, f := range r.after {
+			f(ctx)
+		}
+	})
+	return err
 }
 
 // ConsumerConfig is the JetStream configuration the bus derives for c.

@@ -237,7 +237,12 @@ func TestBatchPublishesManyWritesOnce(t *testing.T) {
 	srv := testkit.NATS(t)
 	w := watchWire(t, srv.URL())
 	b := connect(t, srv.URL())
-	r := repo(t, b, false)
+	// The default lease: a test lease of a second is shorter than the
+	// thousand writes take on a loaded machine.
+	r, err := store.New[counter](context.Background(), b, store.JSONCodec[counter]{}, store.Options{Bucket: "counters"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	startRelay(t, r)
 	ctx := context.Background()
 	bt := store.NewBatch(b, store.BatchOptions{MaxEvents: 300})

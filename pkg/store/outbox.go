@@ -252,9 +252,12 @@ func (r *Repo[T]) settle(ctx context.Context, id string, rev uint64, rec record,
 // more (their lease has ended) and removes them from the outbox. Events
 // still leased to their writer are left to it.
 func (r *Repo[T]) Flush(ctx context.Context, id string) error {
-	_, err := r.takeOver(ctx, id, 0)
+	_, err := r.takeOver(ctx, id, 0, nil)
 	return err
 }
+
+// relayFlush is how often the relay publishes what it claimed.
+const relayFlush = 50 * time.Millisecond
 
 // relayRecheck is the longest the relay waits before looking at a record
 // whose entries are leased: in the common case the writer removed them a
@@ -265,7 +268,11 @@ const relayRecheck = time.Second
 // With rev set it acts only while rev is the latest revision: a later one
 // carries whatever is still pending and reaches the relay on its own.
 // wait, when not zero, is when to look again (an entry is still leased).
-func (r *Repo[T]) takeOver(ctx context.Context, id string, rev uint64) (wait time.Duration, err error) {
+// With bt set the claimed entries are handed to the batch instead of
+// published one by one: the claim is itself a new revision, which the
+// relay sees and, should this process die before the batch goes out,
+// takes over again when the claim's lease ends.
+func (r *Repo[T]) takeOver(ctx context.Context, id string, rev uint64, bt *Batch) (wait time.Duration, err error) {
 	for attempt := 0; attempt < r.opts.MaxRetries; attempt++ {
 		e, err := r.kv.Get(ctx, id)
 		if err != nil {
@@ -319,6 +326,12 @@ func (r *Repo[T]) takeOver(ctx context.Context, id string, rev uint64) (wait tim
 			continue
 		}
 		r.bus.Logger().InfoContext(ctx, "relay publishes an outbox its writer left", "bucket", r.opts.Bucket, "events", len(own))
+		if bt != nil {
+			bt.add(ctx, batchItem{own: own, deadline: r.budget(start), settle: func(ctx context.Context, ids []string) error {
+				return r.settle(ctx, id, claimRev, rec, ids)
+			}})
+			return 0, nil
+		}
 		if err := r.publishOwned(ctx, id, claimRev, rec, own, r.budget(start)); err != nil {
 			// Leased to us now: whoever looks next waits for our lease.
 			r.bus.Logger().WarnContext(ctx, "relay publish failed; retried when its lease ends", "bucket", r.opts.Bucket, "error", err)
@@ -339,7 +352,10 @@ func (r *Repo[T]) StartRelay(ctx context.Context) (*bus.Running, error) {
 
 func (r *Repo[T]) startRelay(ctx context.Context, durable string) (*bus.Running, error) {
 	prefix := "$KV." + r.opts.Bucket + "."
-	return r.bus.StartRaw(ctx, "KV_"+r.opts.Bucket, jetstream.ConsumerConfig{
+	// What the relay claims goes out in batches: after a crash it may
+	// find thousands of outboxes at once.
+	bt := NewBatch(r.bus, BatchOptions{})
+	run, err := r.bus.StartRaw(ctx, "KV_"+r.opts.Bucket, jetstream.ConsumerConfig{
 		Durable:       durable,
 		Description:   "publishes events left in " + r.opts.Bucket + " outboxes",
 		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy,
@@ -361,7 +377,7 @@ func (r *Repo[T]) startRelay(ctx context.Context, durable string) (*bus.Running,
 		if err != nil {
 			return fmt.Errorf("relay %s: %w", r.opts.Bucket, err)
 		}
-		wait, err := r.takeOver(ctx, strings.TrimPrefix(m.Subject(), prefix), meta.Sequence.Stream)
+		wait, err := r.takeOver(ctx, strings.TrimPrefix(m.Subject(), prefix), meta.Sequence.Stream, bt)
 		if err != nil {
 			return err
 		}
@@ -370,4 +386,33 @@ func (r *Repo[T]) startRelay(ctx context.Context, durable string) (*bus.Running,
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	// A claimed batch goes out within relayFlush, well inside its budget.
+	fctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		t := time.NewTicker(relayFlush)
+		defer t.Stop()
+		for {
+			select {
+			case <-fctx.Done():
+				return
+			case <-t.C:
+				if err := bt.Flush(fctx); err != nil {
+					r.bus.Logger().WarnContext(fctx, "relay batch failed; retried when its leases end", "bucket", r.opts.Bucket, "error", err)
+				}
+			}
+		}
+	}()
+	run.AfterStop(func(ctx context.Context) {
+		stop()
+		<-flushed
+		if err := bt.Flush(ctx); err != nil {
+			r.bus.Logger().WarnContext(ctx, "relay batch failed; retried when its leases end", "bucket", r.opts.Bucket, "error", err)
+		}
+	})
+	return run, nil
 }
