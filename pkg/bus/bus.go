@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -44,16 +45,18 @@ type Options struct {
 
 // Bus is one NATS connection with its JetStream context and telemetry.
 type Bus struct {
-	nc     *nats.Conn
-	js     jetstream.JetStream
+	nc *nats.Conn
+	js jetstream.JetStream
 	// jsAsync publishes batches: its futures time out, so a PubAck lost in
 	// a broker restart is noticed and the message sent again.
 	jsAsync jetstream.JetStream
-	opts   Options
-	log    *slog.Logger
-	tracer trace.Tracer
-	prop   propagation.TextMapPropagator
-	m      *busMetrics
+	opts    Options
+	log     *slog.Logger
+	tracer  trace.Tracer
+	prop    propagation.TextMapPropagator
+	m       *busMetrics
+	// topicSpans caches the shared part of PRODUCER spans by topic.
+	topicSpans sync.Map
 }
 
 // maxAsyncPending caps the async publishes of all batches of one bus

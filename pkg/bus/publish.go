@@ -52,15 +52,13 @@ func (b *Bus) prepare(ctx context.Context, env events.Envelope, carrier propagat
 	if carrier != nil {
 		ctx = b.prop.Extract(ctx, carrier)
 	}
-	ctx, span := b.tracer.Start(ctx, "send "+env.Topic, trace.WithSpanKind(trace.SpanKindProducer))
+	ts := b.topicSpan(env.Topic)
+	ctx, span := b.tracer.Start(ctx, ts.name, trace.WithSpanKind(trace.SpanKindProducer))
 	// Attributes only for a span that records: an unsampled one would
 	// allocate them for nothing.
 	if span.IsRecording() {
+		span.SetAttributes(ts.attrs...)
 		span.SetAttributes(
-			attribute.String("messaging.system", "nats"),
-			semconv.MessagingDestinationName(env.Topic),
-			semconv.MessagingOperationTypeSend,
-			semconv.MessagingOperationName("send"),
 			semconv.MessagingMessageID(env.ID),
 			attribute.String("cloudevents.event_id", env.ID),
 			attribute.String("cloudevents.event_type", env.Type),
@@ -73,6 +71,22 @@ func (b *Bus) prepare(ctx context.Context, env events.Envelope, carrier propagat
 	msg.Header[jetstream.MsgIDHeader] = []string{env.ID}
 	b.prop.Inject(ctx, headerCarrier(msg.Header))
 	return ctx, span, msg
+}
+
+// topicSpan is what every PRODUCER span of a topic shares, built once per
+// topic (topics come from the catalog: a bounded set).
+func (b *Bus) topicSpan(topic string) subjectSpan {
+	if v, ok := b.topicSpans.Load(topic); ok {
+		return v.(subjectSpan)
+	}
+	ts := subjectSpan{name: "send " + topic, attrs: []attribute.KeyValue{
+		attribute.String("messaging.system", "nats"),
+		semconv.MessagingDestinationName(topic),
+		semconv.MessagingOperationTypeSend,
+		semconv.MessagingOperationName("send"),
+	}}
+	b.topicSpans.Store(topic, ts)
+	return ts
 }
 
 // published ends a publish: its span, its count and its duration.
