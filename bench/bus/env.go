@@ -125,9 +125,10 @@ func (e *env) consumerConfig(k kind, durable string) jetstream.ConsumerConfig {
 	return e.bus.ConsumerConfig(c)
 }
 
-// waitAcked waits until the server holds every message of durable as
-// acknowledged (acks are fire-and-forget on every path).
-func (e *env) waitAcked(ctx context.Context, stream, durable string, n int) error {
+// waitAcked waits until the server holds every message of durable, up to
+// the stream's last, as acknowledged (acks are fire-and-forget on every
+// path).
+func (e *env) waitAcked(ctx context.Context, stream, durable string) error {
 	s, err := e.js.Stream(ctx, stream)
 	if err != nil {
 		return err
@@ -141,10 +142,14 @@ func (e *env) waitAcked(ctx context.Context, stream, durable string, n int) erro
 	} else {
 		return fmt.Errorf("consumer %s: %w", durable, errors.Join(err, perr))
 	}
+	si, err := s.Info(ctx)
+	if err != nil {
+		return err
+	}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		ci, err := info(ctx)
-		if err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.AckFloor.Consumer >= uint64(n) {
+		if err == nil && ci.NumPending == 0 && ci.NumAckPending == 0 && ci.AckFloor.Stream >= si.State.LastSeq {
 			return nil
 		}
 		if time.Now().After(deadline) {

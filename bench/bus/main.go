@@ -178,7 +178,7 @@ func measureOne(ctx context.Context, e *env, p path, op string, k kind, n int) (
 			return err
 		})
 		if err == nil {
-			err = e.waitAcked(ctx, stream, durable, n)
+			err = e.waitAcked(ctx, stream, durable)
 		}
 		end()
 		_ = e.js.DeleteConsumer(ctx, stream, durable) // the SDK may have deleted it already

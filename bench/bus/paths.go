@@ -210,10 +210,11 @@ func pullLoop(ctx context.Context, e *env, k kind, durable string, n int) (func(
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	end := func() { stop(); it.Stop() }
-	for i := range n {
+	var seen distinct[uint64]
+	for seen.n() < n {
 		m, err := it.Next()
 		if err != nil {
-			return end, fmt.Errorf("message %d of %d: %w", i+1, n, err)
+			return end, fmt.Errorf("message %d of %d: %w", seen.n()+1, n, err)
 		}
 		if err := k.decode(m.Data()); err != nil {
 			return end, err
@@ -221,9 +222,28 @@ func pullLoop(ctx context.Context, e *env, k kind, durable string, n int) (func(
 		if err := m.Ack(); err != nil {
 			return end, err
 		}
+		meta, err := m.Metadata()
+		if err != nil {
+			return end, err
+		}
+		seen.add(meta.Sequence.Stream)
 	}
 	return end, nil
 }
+
+// distinct counts the messages a loop handled, a redelivery once: on a
+// loaded machine a message can wait past the consumer's first backoff
+// step (1 s) and come again.
+type distinct[K comparable] struct{ m map[K]struct{} }
+
+func (d *distinct[K]) add(k K) {
+	if d.m == nil {
+		d.m = map[K]struct{}{}
+	}
+	d.m[k] = struct{}{}
+}
+
+func (d *distinct[K]) n() int { return len(d.m) }
 
 // --- raw: the plain client, payload only ---
 
@@ -335,18 +355,20 @@ func (p *watermillPath) consume(ctx context.Context, k kind, durable string, n i
 	if err != nil {
 		return end, err
 	}
-	for i := range n {
+	var seen distinct[string]
+	for seen.n() < n {
 		select {
 		case m, ok := <-msgs:
 			if !ok {
-				return end, fmt.Errorf("watermill: channel closed after %d of %d", i, n)
+				return end, fmt.Errorf("watermill: channel closed after %d of %d", seen.n(), n)
 			}
 			if err := k.decode(m.Payload); err != nil {
 				return end, err
 			}
 			m.Ack()
+			seen.add(m.UUID)
 		case <-ctx.Done():
-			return end, fmt.Errorf("watermill: %d of %d: %w", i, n, ctx.Err())
+			return end, fmt.Errorf("watermill: %d of %d: %w", seen.n(), n, ctx.Err())
 		}
 	}
 	return end, nil
@@ -444,10 +466,11 @@ func (p *sdkPath) consume(ctx context.Context, k kind, durable string, n int) (f
 		<-opened
 		_ = cons.Close(context.Background())
 	}
-	for i := range n {
+	var seen distinct[string]
+	for seen.n() < n {
 		m, err := cons.Receive(ctx)
 		if err != nil {
-			return end, fmt.Errorf("sdk: %d of %d: %w", i, n, err)
+			return end, fmt.Errorf("sdk: %d of %d: %w", seen.n(), n, err)
 		}
 		ev, err := binding.ToEvent(ctx, m)
 		if err != nil {
@@ -465,6 +488,7 @@ func (p *sdkPath) consume(ctx context.Context, k kind, durable string, n int) (f
 		if err := m.(*cejs.Message).Msg.Ack(); err != nil {
 			return end, err
 		}
+		seen.add(ev.ID())
 	}
 	return end, nil
 }

@@ -98,7 +98,7 @@ func On[T events.Event](c *Consumer, h TypedHandler[T]) {
 // Running is a started consumer.
 type Running struct {
 	name  string
-	msgs  jetstream.MessagesContext
+	msgs  interface{ Drain() } // a MessagesContext or a ConsumeContext
 	done  chan struct{}
 	stop  context.CancelFunc
 	after []func(context.Context)
@@ -170,27 +170,34 @@ func (b *Bus) Start(ctx context.Context, c *Consumer) (*Running, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provision consumer %s on %s: %w", c.Name, c.stream, err)
 	}
+	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	p := newProcessor(b, c)
+	if c.Concurrency == 1 {
+		// One at a time, in stream order: the handler runs on the
+		// subscription's own goroutine, without a hop through a channel.
+		cc, err := cons.Consume(func(m jetstream.Msg) { p.process(hctx, m) }, jetstream.PullMaxMessages(256),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				b.log.Warn("consumer", "consumer", c.Name, "error", err)
+			}))
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("consume %s: %w", c.Name, err)
+		}
+		r := &Running{name: c.Name, msgs: cc, done: make(chan struct{}), stop: stop}
+		go func() {
+			<-cc.Closed()
+			close(r.done)
+		}()
+		return r, nil
+	}
 	msgs, err := cons.Messages(jetstream.PullMaxMessages(256))
 	if err != nil {
+		stop()
 		return nil, fmt.Errorf("consume %s: %w", c.Name, err)
 	}
-	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	r := &Running{name: c.Name, msgs: msgs, done: make(chan struct{}), stop: stop}
-	p := newProcessor(b, c)
 	go func() {
 		defer close(r.done)
-		if c.Concurrency == 1 {
-			for {
-				m, err := msgs.Next()
-				if err != nil {
-					if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-						b.log.Error("consumer stopped", "consumer", c.Name, "error", err)
-					}
-					return
-				}
-				p.process(hctx, m)
-			}
-		}
 		work := make(chan jetstream.Msg)
 		var wg sync.WaitGroup
 		for range c.Concurrency {

@@ -204,8 +204,9 @@ type Batch struct {
 	inflight chan *pendingPub
 	done     chan struct{}
 
-	mu  sync.Mutex
-	err error
+	mu     sync.Mutex
+	err    error
+	waited bool
 }
 
 type pendingPub struct {
@@ -235,6 +236,9 @@ func (bt *Batch) Add(env events.Envelope, carrier propagation.TextMapCarrier) er
 	if err := bt.failed(); err != nil {
 		return err
 	}
+	if bt.waited {
+		return errors.New("publish batch: Add after Wait")
+	}
 	ctx, span, msg := bt.b.prepare(bt.ctx, env, carrier)
 	p := &pendingPub{ctx: ctx, span: span, env: env, msg: msg, start: time.Now()}
 	p.fut, p.err = bt.b.jsAsync.PublishMsgAsync(msg)
@@ -253,7 +257,10 @@ func (bt *Batch) Add(env events.Envelope, carrier propagation.TextMapCarrier) er
 // Wait returns after every event added was stored or given up, with the
 // first failure; nil means JetStream acknowledged all of them.
 func (bt *Batch) Wait() error {
-	close(bt.inflight)
+	if !bt.waited {
+		bt.waited = true
+		close(bt.inflight)
+	}
 	<-bt.done
 	return bt.failed()
 }

@@ -136,10 +136,11 @@ func (bt *Batch) publish(ctx context.Context) error {
 		acked[env.ID] = true
 		mu.Unlock()
 	}})
+add:
 	for _, it := range live {
 		for _, p := range it.own {
 			if err := pb.Add(p.envelope(), propagation.MapCarrier(p.Trace)); err != nil {
-				break
+				break add // the batch failed; Wait says why
 			}
 		}
 	}
