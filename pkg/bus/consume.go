@@ -268,8 +268,8 @@ func (p *processor) process(ctx context.Context, m jetstream.Msg) {
 	if hdr == nil {
 		hdr = nats.Header{}
 	}
-	// The envelope is read before the span starts so that the span gets
-	// all its attributes at once; reading it does no I/O.
+	// The envelope and its trace context are read (no I/O) before the span
+	// starts: the span joins the producer's trace, with the event's ids.
 	env, tr, err := events.DecodeAttributes(hdr, m.Data(), m.Subject())
 	h, known := c.handlers[env.Type]
 	ctx = b.prop.Extract(ctx, tr)
