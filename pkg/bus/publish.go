@@ -65,12 +65,18 @@ func (b *Bus) prepare(ctx context.Context, env events.Envelope, carrier propagat
 			attribute.String("cloudevents.event_source", env.Source),
 		)
 	}
+	return ctx, span, b.message(ctx, env)
+}
+
+// message is env on the wire: the CloudEvents headers, Nats-Msg-Id and the
+// trace context of ctx.
+func (b *Bus) message(ctx context.Context, env events.Envelope) *nats.Msg {
 	// 9 CloudEvents headers, Nats-Msg-Id and up to 3 trace headers.
 	msg := &nats.Msg{Subject: env.Topic, Header: make(nats.Header, 13)}
 	msg.Data = env.Encode(msg.Header)
 	msg.Header[jetstream.MsgIDHeader] = []string{env.ID}
 	b.prop.Inject(ctx, headerCarrier(msg.Header))
-	return ctx, span, msg
+	return msg
 }
 
 // topicSpan is what every PRODUCER span of a topic shares, built once per
@@ -92,11 +98,13 @@ func (b *Bus) topicSpan(topic string) subjectSpan {
 // published ends a publish: its span, its count and its duration.
 func (b *Bus) published(ctx context.Context, span trace.Span, evType string, start time.Time, err error) {
 	ok := err == nil
-	if !ok {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, "publish failed")
+	if span != nil {
+		if !ok {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, "publish failed")
+		}
+		span.End()
 	}
-	span.End()
 	attrs := b.m.publishAttrs(evType, ok)
 	b.m.published.Add(ctx, 1, attrs)
 	b.m.publishDur.Record(ctx, time.Since(start).Seconds(), attrs)
@@ -197,9 +205,17 @@ type BatchOptions struct {
 // (a broker restart) is sent again with the same Nats-Msg-Id, with
 // backoff, until it is stored or the attempts run out. Order is kept
 // except for events sent again. A Batch is used by one goroutine.
+//
+// Tracing follows OpenTelemetry's batch convention: the batch has one
+// PRODUCER span, child of the context it was started with, and the events
+// added without a trace context of their own carry that span's context.
+// An event added with its own (an outbox entry, caused by some request)
+// gets a PRODUCER span in that trace, as PublishEnvelope gives it.
 type Batch struct {
 	b        *Bus
 	ctx      context.Context
+	span     trace.Span
+	n        int // events added
 	opts     BatchOptions
 	inflight chan *pendingPub
 	done     chan struct{}
@@ -224,7 +240,12 @@ func (b *Bus) NewBatch(ctx context.Context, o BatchOptions) *Batch {
 	if o.MaxInFlight < 1 {
 		o.MaxInFlight = 256
 	}
-	bt := &Batch{b: b, ctx: ctx, opts: o, inflight: make(chan *pendingPub, o.MaxInFlight), done: make(chan struct{})}
+	ctx, span := b.tracer.Start(ctx, "send batch", trace.WithSpanKind(trace.SpanKindProducer))
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("messaging.system", "nats"), semconv.MessagingOperationTypeSend,
+			semconv.MessagingOperationName("send"))
+	}
+	bt := &Batch{b: b, ctx: ctx, span: span, opts: o, inflight: make(chan *pendingPub, o.MaxInFlight), done: make(chan struct{})}
 	go bt.collect()
 	return bt
 }
@@ -239,16 +260,22 @@ func (bt *Batch) Add(env events.Envelope, carrier propagation.TextMapCarrier) er
 	if bt.waited {
 		return errors.New("publish batch: Add after Wait")
 	}
-	ctx, span, msg := bt.b.prepare(bt.ctx, env, carrier)
-	p := &pendingPub{ctx: ctx, span: span, env: env, msg: msg, start: time.Now()}
-	p.fut, p.err = bt.b.jsAsync.PublishMsgAsync(msg)
+	var p *pendingPub
+	if carrier == nil {
+		p = &pendingPub{ctx: bt.ctx, env: env, msg: bt.b.message(bt.ctx, env), start: time.Now()}
+	} else {
+		ctx, span, msg := bt.b.prepare(bt.ctx, env, carrier)
+		p = &pendingPub{ctx: ctx, span: span, env: env, msg: msg, start: time.Now()}
+	}
+	bt.n++
+	p.fut, p.err = bt.b.jsAsync.PublishMsgAsync(p.msg)
 	select {
 	case bt.inflight <- p:
 		return nil
 	case <-bt.ctx.Done():
 		// Not handed to the collector: it never reaches Wait's count.
 		err := fmt.Errorf("publish batch: %w", bt.ctx.Err())
-		bt.b.published(ctx, span, env.Type, p.start, err)
+		bt.b.published(p.ctx, p.span, env.Type, p.start, err)
 		bt.fail(err)
 		return err
 	}
@@ -260,8 +287,14 @@ func (bt *Batch) Wait() error {
 	if !bt.waited {
 		bt.waited = true
 		close(bt.inflight)
+		<-bt.done
+		bt.span.SetAttributes(semconv.MessagingBatchMessageCount(bt.n))
+		if err := bt.failed(); err != nil {
+			bt.span.RecordError(err)
+			bt.span.SetStatus(codes.Error, "batch publish failed")
+		}
+		bt.span.End()
 	}
-	<-bt.done
 	return bt.failed()
 }
 
