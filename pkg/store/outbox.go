@@ -22,15 +22,17 @@ package store
 //
 // Crash points. Before the write succeeds: nothing was written, nothing
 // is published. Between the write and the publish: the lease ends, the
-// relay claims and publishes — once. Between the publish and the removal:
-// the event is published and its entry stays until its lease ends, when
-// the relay publishes it again; that second copy has the same id, so
-// JetStream's duplicate window (far longer than the lease) and consumers'
-// dedup by id absorb it. This is the one remaining double, and it takes a
-// crash in a window of one round trip. A writer or relay that is merely
-// slow stops at half its lease, so the next owner starts at least half a
-// lease later: that margin covers clock skew between processes and
-// in-flight messages.
+// relay claims and publishes — once. Between the publish and the removal
+// (a crash, or the broker gone before the removal lands): the event is
+// published and its entry stays until its lease ends, when the relay
+// publishes it again; that second copy has the same id, so JetStream's
+// duplicate window (far longer than the lease) and consumers' dedup by id
+// absorb it. That is the remaining double, and it takes a failure in a
+// window of one round trip. A writer or relay that is merely slow stops
+// at half its lease, so the next owner starts at least half a lease
+// later: that margin covers clock skew between processes and in-flight
+// messages (not a publish buffered by the client through a reconnect
+// longer than that margin, which the duplicate window then absorbs).
 //
 // Write amplification. An event costs the change's write plus one
 // removal write. Where a key is written often from one process, the next
