@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: test unit fuzz vet workflowcheck build build-standalone docs docs-check bench clean
+.PHONY: test unit fuzz vet workflowcheck build build-standalone docs docs-check bench bench-bus clean
 
 ## test: everything CI runs — vet, standalone module builds, race tests, doc drift, short fuzz runs
 test: vet workflowcheck build-standalone unit docs-check fuzz
@@ -51,6 +51,10 @@ docs-check:
 ## bench: benchmarks (never in CI); see BENCHMARKS.md
 bench:
 	@set -e; for m in $(MODULES); do echo "== go test -bench $$m"; (cd $$m && $(GO) test -run='^$$' -bench=. -benchmem -benchtime=20000x ./...); done
+
+## bench-bus: the event bus side by side with Watermill, the CloudEvents SDK, the plain client with the bus's headers (wire) and without (raw); one interleaved run, tables at the end (BENCHMARKS.md). ARGS='-rounds=5 -n=20000 -wave=50000'
+bench-bus:
+	cd bench/bus && GOWORK=off $(GO) run . $(ARGS)
 
 clean:
 	rm -rf bin

@@ -26,7 +26,7 @@ type AccessDenied struct {
 }
 
 func (AccessDenied) EventSpec() events.Spec {
-	return events.Spec{Service: "platform", Entity: "access", Action: "denied", Version: 1, Internal: true,
+	return events.Spec{Service: "platform", Platform: true, Entity: "access", Action: "denied", Version: 1, Internal: true,
 		Summary: "A request was refused (authentication or authorization); who, what and why, never content."}
 }
 

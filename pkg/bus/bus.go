@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,6 +20,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/deiops/deiops/pkg/config"
+	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/tlsfiles"
 )
 
@@ -26,8 +28,10 @@ import (
 type Options struct {
 	// Name identifies the connection in NATS monitoring.
 	Name string
-	// Source is the CloudEvents source of events this process publishes,
-	// e.g. "deiops/resolution".
+	// Source is the installation's CloudEvents source base, e.g.
+	// "/st-marys" (events.Installation): an event's ce-source is this base
+	// followed by the event's owner (its service, or "platform"), so it is
+	// the same whichever process publishes it. Default "/deiops".
 	Source string
 
 	NATS config.NATS
@@ -41,14 +45,23 @@ type Options struct {
 
 // Bus is one NATS connection with its JetStream context and telemetry.
 type Bus struct {
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	opts   Options
-	log    *slog.Logger
-	tracer trace.Tracer
-	prop   propagation.TextMapPropagator
-	m      *busMetrics
+	nc *nats.Conn
+	js jetstream.JetStream
+	// jsAsync publishes batches: its futures time out, so a PubAck lost in
+	// a broker restart is noticed and the message sent again.
+	jsAsync jetstream.JetStream
+	opts    Options
+	log     *slog.Logger
+	tracer  trace.Tracer
+	prop    propagation.TextMapPropagator
+	m       *busMetrics
+	// topicSpans caches the shared part of PRODUCER spans by topic.
+	topicSpans sync.Map
 }
+
+// maxAsyncPending caps the async publishes of all batches of one bus
+// together; each batch bounds its own with BatchOptions.MaxInFlight.
+const maxAsyncPending = 4096
 
 // Connect dials NATS. The connection reconnects forever: a broker restart
 // pauses the bus, it does not end it.
@@ -66,6 +79,10 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { o.Logger.Info("nats reconnected", "url", nc.ConnectedUrlRedacted()) }),
+		// Without a handler nats.go prints asynchronous errors to stderr.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			o.Logger.Warn("nats asynchronous error", "error", err)
+		}),
 	}
 	if o.NATS.CredsFile != "" {
 		nopts = append(nopts, nats.UserCredentials(o.NATS.CredsFile))
@@ -84,7 +101,13 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", o.NATS.URL, err)
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(attemptTimeout))
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	jsAsync, err := jetstream.New(nc, jetstream.WithDefaultTimeout(attemptTimeout),
+		jetstream.WithPublishAsyncTimeout(attemptTimeout), jetstream.WithPublishAsyncMaxPending(maxAsyncPending))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -95,7 +118,7 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 		return nil, err
 	}
 	return &Bus{
-		nc: nc, js: js, opts: o, log: o.Logger,
+		nc: nc, js: js, jsAsync: jsAsync, opts: o, log: o.Logger,
 		tracer: o.TracerProvider.Tracer("github.com/deiops/deiops/pkg/bus"),
 		prop:   o.Propagator,
 		m:      m,
@@ -107,7 +130,7 @@ func withDefaults(o Options) Options {
 		o.Name = "deiops"
 	}
 	if o.Source == "" {
-		o.Source = "deiops"
+		o.Source = events.Installation("deiops")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -148,7 +171,7 @@ func (b *Bus) JetStream() jetstream.JetStream { return b.js }
 // Conn exposes the NATS connection (health checks, tailing).
 func (b *Bus) Conn() *nats.Conn { return b.nc }
 
-// Source is the CloudEvents source of this process.
+// Source is the installation's CloudEvents source base (see Options.Source).
 func (b *Bus) Source() string { return b.opts.Source }
 
 // Now is the bus clock.

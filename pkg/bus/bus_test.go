@@ -45,7 +45,7 @@ func natsConfig(url string) config.NATS {
 
 func newBus(t testing.TB, url string, mod ...func(*bus.Options)) *bus.Bus {
 	t.Helper()
-	o := bus.Options{Name: t.Name(), Source: "deiops/test", NATS: natsConfig(url)}
+	o := bus.Options{Name: t.Name(), Source: "/test", NATS: natsConfig(url)}
 	for _, m := range mod {
 		m(&o)
 	}
@@ -109,7 +109,7 @@ func TestPublishCarriesCloudEventHeadersAndIsHandled(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("event not handled")
 	}
-	if env.ID != sent.ID || env.Type != "org.deiops.bustest.ping.sent.v1" || env.Subject != "entity-1" || env.Source != "deiops/test" {
+	if env.ID != sent.ID || env.Type != "org.deiops.bustest.ping.sent.v1" || env.Subject != "entity-1" || env.Source != "/test/bustest" {
 		t.Fatalf("envelope = %+v", env)
 	}
 
@@ -438,4 +438,52 @@ type internalEvt struct{}
 
 func (internalEvt) EventSpec() events.Spec {
 	return events.Spec{Service: "bustest", Entity: "x", Action: "done", Version: 1, Internal: true, Summary: "internal"}
+}
+
+// TestBatchIsOneSpanWhoseContextEveryEventCarries: a batch started in a
+// request's trace is one PRODUCER span of that trace, and each event
+// without a trace context of its own carries the batch span's.
+func TestBatchIsOneSpanWhoseContextEveryEventCarries(t *testing.T) {
+	srv := testkit.NATS(t)
+	tp, rec := testkit.Spans(t)
+	b := newBus(t, srv.URL(), func(o *bus.Options) { o.TracerProvider = tp })
+	ctx, root := tp.Tracer("test").Start(context.Background(), "wave")
+	outs := make([]bus.Outgoing, 10)
+	for i := range outs {
+		env, err := events.New(pinged{N: i}, b.Source(), "wave", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = bus.Outgoing{Envelope: env}
+	}
+	if err := b.PublishAll(ctx, outs, bus.BatchOptions{MaxInFlight: 4}); err != nil {
+		t.Fatal(err)
+	}
+	root.End()
+	var batch []string
+	for _, sp := range rec.Ended() {
+		if sp.SpanKind() == trace.SpanKindProducer {
+			if sp.Name() != "send batch" || sp.Parent().SpanID() != root.SpanContext().SpanID() {
+				t.Errorf("producer span %q under %s", sp.Name(), sp.Parent().SpanID())
+			}
+			batch = append(batch, sp.SpanContext().SpanID().String())
+		}
+	}
+	if len(batch) != 1 {
+		t.Fatalf("%d producer spans, want one for the batch", len(batch))
+	}
+	s, err := b.JetStream().Stream(context.Background(), "DEI_BUSTEST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(1); seq <= uint64(len(outs)); seq++ {
+		m, err := s.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "00-" + root.SpanContext().TraceID().String() + "-" + batch[0] + "-01"
+		if got := m.Header.Get("traceparent"); got != want {
+			t.Errorf("event %d traceparent %q, want %q", seq, got, want)
+		}
+	}
 }

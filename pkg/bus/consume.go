@@ -12,7 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
@@ -98,25 +97,38 @@ func On[T events.Event](c *Consumer, h TypedHandler[T]) {
 
 // Running is a started consumer.
 type Running struct {
-	name string
-	msgs jetstream.MessagesContext
-	done chan struct{}
-	stop context.CancelFunc
+	name  string
+	msgs  interface{ Drain() } // a MessagesContext or a ConsumeContext
+	done  chan struct{}
+	stop  context.CancelFunc
+	after []func(context.Context)
+	once  sync.Once
 }
+
+// AfterStop adds f to what Stop runs once the handlers have finished
+// (work a handler handed on, such as a batch to publish). Call it before
+// Stop.
+func (r *Running) AfterStop(f func(context.Context)) { r.after = append(r.after, f) }
 
 // Stop drains the consumer: no new messages are pulled, in-flight handlers
 // finish and ack. If ctx ends first the handlers are cancelled.
 func (r *Running) Stop(ctx context.Context) error {
 	r.msgs.Drain()
+	var err error
 	select {
 	case <-r.done:
-		r.stop()
-		return nil
 	case <-ctx.Done():
 		r.stop()
 		<-r.done
-		return fmt.Errorf("stop consumer %s: %w", r.name, ctx.Err())
+		err = fmt.Errorf("stop consumer %s: %w", r.name, ctx.Err())
 	}
+	r.stop()
+	r.once.Do(func() {
+		for _, f := range r.after {
+			f(ctx)
+		}
+	})
+	return err
 }
 
 // ConsumerConfig is the JetStream configuration the bus derives for c.
@@ -158,27 +170,34 @@ func (b *Bus) Start(ctx context.Context, c *Consumer) (*Running, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provision consumer %s on %s: %w", c.Name, c.stream, err)
 	}
+	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	p := newProcessor(b, c)
+	if c.Concurrency == 1 {
+		// One at a time, in stream order: the handler runs on the
+		// subscription's own goroutine, without a hop through a channel.
+		cc, err := cons.Consume(func(m jetstream.Msg) { p.process(hctx, m) }, jetstream.PullMaxMessages(256),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				b.log.Warn("consumer", "consumer", c.Name, "error", err)
+			}))
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("consume %s: %w", c.Name, err)
+		}
+		r := &Running{name: c.Name, msgs: cc, done: make(chan struct{}), stop: stop}
+		go func() {
+			<-cc.Closed()
+			close(r.done)
+		}()
+		return r, nil
+	}
 	msgs, err := cons.Messages(jetstream.PullMaxMessages(256))
 	if err != nil {
+		stop()
 		return nil, fmt.Errorf("consume %s: %w", c.Name, err)
 	}
-	hctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	r := &Running{name: c.Name, msgs: msgs, done: make(chan struct{}), stop: stop}
-	p := &processor{b: b, c: c}
 	go func() {
 		defer close(r.done)
-		if c.Concurrency == 1 {
-			for {
-				m, err := msgs.Next()
-				if err != nil {
-					if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-						b.log.Error("consumer stopped", "consumer", c.Name, "error", err)
-					}
-					return
-				}
-				p.process(hctx, m)
-			}
-		}
 		work := make(chan jetstream.Msg)
 		var wg sync.WaitGroup
 		for range c.Concurrency {
@@ -207,6 +226,32 @@ func (b *Bus) Start(ctx context.Context, c *Consumer) (*Running, error) {
 type processor struct {
 	b *Bus
 	c *Consumer
+	// bySubject holds what every message of a subject shares in its span,
+	// built once: it is read-only while messages are handled.
+	bySubject map[string]subjectSpan
+}
+
+type subjectSpan struct {
+	name  string
+	attrs []attribute.KeyValue
+}
+
+func newProcessor(b *Bus, c *Consumer) *processor {
+	p := &processor{b: b, c: c, bySubject: make(map[string]subjectSpan, len(c.subjects))}
+	for _, subj := range c.subjects {
+		p.bySubject[subj] = p.subjectSpan(subj)
+	}
+	return p
+}
+
+func (p *processor) subjectSpan(subj string) subjectSpan {
+	return subjectSpan{name: "process " + subj, attrs: []attribute.KeyValue{
+		attribute.String("messaging.system", "nats"),
+		semconv.MessagingDestinationName(subj),
+		semconv.MessagingOperationTypeProcess,
+		semconv.MessagingOperationName("process"),
+		semconv.MessagingConsumerGroupName(p.c.Name),
+	}}
 }
 
 // process runs one message through decode, tracing, dedup and the handler,
@@ -223,35 +268,43 @@ func (p *processor) process(ctx context.Context, m jetstream.Msg) {
 	if hdr == nil {
 		hdr = nats.Header{}
 	}
-	ctx = b.prop.Extract(ctx, headerCarrier(hdr))
-	ctx, span := b.tracer.Start(ctx, "process "+m.Subject(),
-		trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(
-			attribute.String("messaging.system", "nats"),
-			semconv.MessagingDestinationName(m.Subject()),
-			semconv.MessagingOperationTypeProcess,
-			semconv.MessagingOperationName("process"),
-			semconv.MessagingConsumerGroupName(c.Name),
-			attribute.Int64("messaging.nats.delivery_count", int64(delivered)),
-		))
+	// The envelope and its trace context are read (no I/O) before the span
+	// starts: the span joins the producer's trace, with the event's ids.
+	env, tr, err := events.DecodeAttributes(hdr, m.Data(), m.Subject())
+	h, known := c.handlers[env.Type]
+	ctx = b.prop.Extract(ctx, tr)
+	ss, ok := p.bySubject[m.Subject()]
+	if !ok {
+		ss = p.subjectSpan(m.Subject())
+	}
+	ctx, span := b.tracer.Start(ctx, ss.name, trace.WithSpanKind(trace.SpanKindConsumer))
+	if span.IsRecording() {
+		span.SetAttributes(ss.attrs...)
+		if err == nil {
+			span.SetAttributes(attribute.Int64("messaging.nats.delivery_count", int64(delivered)),
+				semconv.MessagingMessageID(env.ID),
+				attribute.String("cloudevents.event_id", env.ID),
+				attribute.String("cloudevents.event_type", env.Type),
+				attribute.String("cloudevents.event_source", env.Source))
+		} else {
+			span.SetAttributes(attribute.Int64("messaging.nats.delivery_count", int64(delivered)))
+		}
+	}
 	defer span.End()
 
+	// Metrics are labelled by the types the consumer handles only: a type
+	// read from a message is not a bounded label.
 	outcome, evType := "ack", "unknown"
+	if err == nil && known {
+		evType = env.Type
+	}
 	defer func() {
-		attrs := metric.WithAttributes(attribute.String("consumer", c.Name), attribute.String("event_type", evType), attribute.String("outcome", outcome))
+		attrs := b.m.attrs(attrKey{consumer: c.Name, eventType: evType, outcome: outcome})
 		b.m.handled.Add(ctx, 1, attrs)
 		b.m.handleDur.Record(ctx, time.Since(start).Seconds(), attrs)
 	}()
 
-	env, err := events.DecodeAttributes(hdr, m.Data(), m.Subject())
 	if err == nil {
-		evType = env.Type
-		span.SetAttributes(
-			semconv.MessagingMessageID(env.ID),
-			attribute.String("cloudevents.event_id", env.ID),
-			attribute.String("cloudevents.event_type", env.Type),
-			attribute.String("cloudevents.event_source", env.Source),
-		)
 		switch claim, derr := c.Dedup.Claim(ctx, c.Name, env.ID); {
 		case derr != nil:
 			b.log.WarnContext(ctx, "dedup claim failed; handling anyway", "consumer", c.Name, "error", derr)
@@ -266,8 +319,7 @@ func (p *processor) process(ctx context.Context, m jetstream.Msg) {
 			_ = m.NakWithDelay(time.Second)
 			return
 		}
-		h, ok := c.handlers[env.Type]
-		if !ok {
+		if !known {
 			err = Permanent(fmt.Errorf("consumer %s has no handler for event type %q", c.Name, env.Type))
 		} else {
 			err = p.safeCall(ctx, h, env)
@@ -356,8 +408,16 @@ func truncate(s string, n int) string {
 }
 
 // RawHandler handles one message of a platform-internal stream (KV change
-// feeds, advisories). nil acks; an error redelivers after a second.
+// feeds, advisories). nil acks; RetryAfter(d) redelivers after d (a
+// decision, not a failure); any other error redelivers after a second.
 type RawHandler func(ctx context.Context, m jetstream.Msg) error
+
+type retryAfter time.Duration
+
+func (r retryAfter) Error() string { return fmt.Sprintf("retry after %s", time.Duration(r)) }
+
+// RetryAfter is what a RawHandler returns to see its message again after d.
+func RetryAfter(d time.Duration) error { return retryAfter(d) }
 
 // StartRaw runs a durable pull consumer over any stream with explicit acks
 // and unlimited redelivery: for platform plumbing whose messages must never
@@ -387,6 +447,11 @@ func (b *Bus) StartRaw(ctx context.Context, stream string, cfg jetstream.Consume
 				return
 			}
 			if err := h(hctx, m); err != nil {
+				var ra retryAfter
+				if errors.As(err, &ra) {
+					_ = m.NakWithDelay(time.Duration(ra))
+					continue
+				}
 				b.log.WarnContext(hctx, "platform consumer will retry", "consumer", cfg.Durable, "error", err)
 				_ = m.NakWithDelay(time.Second)
 				continue

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -34,67 +35,94 @@ type Deduper interface {
 }
 
 // MemoryDedup keeps the most recent handled ids in a fixed-size window per
-// process, plus the ids being handled. It is the first line: most
-// duplicates arrive within seconds at the same process. Memory grows with
-// the ids it holds, up to the window: an idle consumer costs next to nothing.
+// consumer and process, plus the ids being handled. It is the first line:
+// most duplicates arrive within seconds at the same process. Memory grows
+// with the ids it holds, up to the window: an idle consumer costs next to
+// nothing.
 type MemoryDedup struct {
-	mu       sync.Mutex
-	size     int
-	done     map[string]struct{}
-	inFlight map[string]struct{}
+	mu      sync.Mutex
+	size    int
+	seeds   [2]maphash.Seed
+	windows map[string]*dedupWindow // by consumer: lookups need no combined key
+}
+
+// idKey is a 128-bit hash of an event id under two random per-process
+// seeds. A window holds keys, not strings: pointer-free maps and rings
+// are not scanned by the garbage collector and grow cheaply. Two ids of
+// a 100,000-id window share a key with a probability near 10^-29.
+type idKey [2]uint64
+
+type dedupWindow struct {
+	done     map[idKey]struct{}
+	inFlight map[idKey]struct{}
 	// ring holds handled ids in arrival order; once full, next is the
 	// oldest, which the next id replaces.
-	ring []string
+	ring []idKey
 	next int
 }
 
-// NewMemoryDedup remembers up to size handled ids.
+func (d *MemoryDedup) key(id string) idKey {
+	return idKey{maphash.String(d.seeds[0], id), maphash.String(d.seeds[1], id)}
+}
+
+// NewMemoryDedup remembers up to size handled ids per consumer.
 func NewMemoryDedup(size int) *MemoryDedup {
 	if size < 1 {
 		size = 1
 	}
-	return &MemoryDedup{size: size, done: map[string]struct{}{}, inFlight: map[string]struct{}{}}
+	return &MemoryDedup{size: size, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, windows: map[string]*dedupWindow{}}
 }
 
-func dedupKey(consumer, id string) string { return consumer + "\x00" + id }
+// window returns consumer's window; d.mu must be held.
+func (d *MemoryDedup) window(consumer string) *dedupWindow {
+	w := d.windows[consumer]
+	if w == nil {
+		w = &dedupWindow{done: map[idKey]struct{}{}, inFlight: map[idKey]struct{}{}}
+		d.windows[consumer] = w
+	}
+	return w
+}
 
 func (d *MemoryDedup) Claim(_ context.Context, consumer, id string) (Claim, error) {
-	k := dedupKey(consumer, id)
+	k := d.key(id)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.done[k]; ok {
+	w := d.window(consumer)
+	if _, ok := w.done[k]; ok {
 		return ClaimDone, nil
 	}
-	if _, ok := d.inFlight[k]; ok {
+	if _, ok := w.inFlight[k]; ok {
 		return ClaimBusy, nil
 	}
-	d.inFlight[k] = struct{}{}
+	w.inFlight[k] = struct{}{}
 	return ClaimNew, nil
 }
 
 func (d *MemoryDedup) Done(_ context.Context, consumer, id string) error {
-	k := dedupKey(consumer, id)
+	k := d.key(id)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.inFlight, k)
-	if _, ok := d.done[k]; ok {
+	w := d.window(consumer)
+	delete(w.inFlight, k)
+	if _, ok := w.done[k]; ok {
 		return nil
 	}
-	if len(d.ring) < d.size {
-		d.ring = append(d.ring, k)
+	if len(w.ring) < d.size {
+		w.ring = append(w.ring, k)
 	} else {
-		delete(d.done, d.ring[d.next])
-		d.ring[d.next] = k
-		d.next = (d.next + 1) % len(d.ring)
+		delete(w.done, w.ring[w.next])
+		w.ring[w.next] = k
+		w.next = (w.next + 1) % len(w.ring)
 	}
-	d.done[k] = struct{}{}
+	w.done[k] = struct{}{}
 	return nil
 }
 
 func (d *MemoryDedup) Release(_ context.Context, consumer, id string) error {
+	k := d.key(id)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.inFlight, dedupKey(consumer, id))
+	delete(d.window(consumer).inFlight, k)
 	return nil
 }
 

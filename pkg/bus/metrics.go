@@ -2,7 +2,9 @@ package bus
 
 import (
 	"fmt"
+	"sync"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -14,6 +16,33 @@ type busMetrics struct {
 	handled    metric.Int64Counter
 	handleDur  metric.Float64Histogram
 	deadLetter metric.Int64Counter
+
+	// Attribute sets are built once per label combination: building one
+	// sorts and copies its attributes, on every message otherwise.
+	attrSets sync.Map // attrKey -> metric.MeasurementOption
+}
+
+type attrKey struct{ consumer, eventType, outcome string }
+
+func (m *busMetrics) attrs(k attrKey) metric.MeasurementOption {
+	if v, ok := m.attrSets.Load(k); ok {
+		return v.(metric.MeasurementOption)
+	}
+	kv := make([]attribute.KeyValue, 0, 3)
+	if k.consumer != "" {
+		kv = append(kv, attribute.String("consumer", k.consumer))
+	}
+	kv = append(kv, attribute.String("event_type", k.eventType), attribute.String("outcome", k.outcome))
+	v, _ := m.attrSets.LoadOrStore(k, metric.WithAttributeSet(attribute.NewSet(kv...)))
+	return v.(metric.MeasurementOption)
+}
+
+func (m *busMetrics) publishAttrs(eventType string, ok bool) metric.MeasurementOption {
+	outcome := "ok"
+	if !ok {
+		outcome = "error"
+	}
+	return m.attrs(attrKey{eventType: eventType, outcome: outcome})
 }
 
 func newMetrics(m metric.Meter) (*busMetrics, error) {

@@ -3,8 +3,11 @@ package bus_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/deiops/deiops/pkg/bus"
 	"github.com/deiops/deiops/pkg/events"
@@ -90,5 +93,79 @@ func TestNoLossAcrossBrokerRestarts(t *testing.T) {
 	}
 	if len(handled) != total {
 		t.Errorf("handled %d distinct events, want %d", len(handled), total)
+	}
+}
+
+// TestBatchSurvivesBrokerRestart publishes a cohort wave of 50,000 events
+// as one batch while the broker restarts in the middle. The batch must
+// report success only when every event is stored, and the stream must
+// hold each event exactly once: as many messages as events, and as many
+// distinct ids.
+func TestBatchSurvivesBrokerRestart(t *testing.T) {
+	const total = 50_000
+	srv := testkit.NATS(t)
+	pub := newBus(t, srv.URL())
+	ctx := context.Background()
+
+	var acked atomic.Int64
+	bt := pub.NewBatch(ctx, bus.BatchOptions{MaxInFlight: 512, OnAck: func(events.Envelope) { acked.Add(1) }})
+	restarted := make(chan error, 1)
+	var ackedAtRestart int64
+	for i := range total {
+		if i == total/2 {
+			go func() {
+				err := srv.Restart()
+				ackedAtRestart = acked.Load()
+				restarted <- err
+			}()
+		}
+		env, err := events.New(pinged{N: i}, pub.Source(), "wave", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bt.Add(env, nil); err != nil {
+			t.Fatalf("add %d: %v", i, err)
+		}
+	}
+	if err := bt.Wait(); err != nil {
+		t.Fatalf("batch: %v", err)
+	}
+	if err := <-restarted; err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	if ackedAtRestart >= total {
+		t.Fatal("the broker came back after the batch ended: the restart was not mid-batch")
+	}
+	if n := acked.Load(); n != total {
+		t.Fatalf("%d events acknowledged, want %d", n, total)
+	}
+	n, err := pub.StreamMessages(ctx, "DEI_BUSTEST")
+	if err != nil || n != total {
+		t.Fatalf("stream holds %d messages (%v), want %d", n, err, total)
+	}
+	// Read the stream back: every id once.
+	_, js := testkit.Connect(t, srv.URL())
+	cons, err := js.OrderedConsumer(ctx, "DEI_BUSTEST", jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(map[string]bool, total)
+	for len(seen) < total {
+		batch, err := cons.Fetch(5000, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			id := m.Headers().Get(events.HeaderID)
+			if seen[id] {
+				t.Fatalf("event %s stored twice", id)
+			}
+			seen[id] = true
+		}
+		if got == 0 {
+			t.Fatalf("stream ended after %d distinct events, want %d", len(seen), total)
+		}
 	}
 }

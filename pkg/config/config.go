@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/deiops/deiops/pkg/events"
 )
 
 // Prefix is the environment prefix of every deiops setting.
@@ -26,11 +29,12 @@ const Prefix = "DEIOPS"
 
 // Config is the whole configuration of one deiops process.
 type Config struct {
-	Target      string        `envconfig:"TARGET" default:"all" desc:"Which service targets this process runs: all, or a comma-separated list of awareness, connection, resolution"`
-	HTTPAddr    string        `envconfig:"HTTP_ADDR" default:":8080" desc:"Listen address of the HTTP API (every target of the process shares it)"`
-	LogLevel    string        `envconfig:"LOG_LEVEL" default:"info" desc:"Log level: debug, info, warn, error"`
-	LogFormat   string        `envconfig:"LOG_FORMAT" default:"json" desc:"Log format: json or text"`
-	ShutdownTTL time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"10s" desc:"How long graceful shutdown may take before the process exits"`
+	Target       string        `envconfig:"TARGET" default:"all" desc:"Which service targets this process runs: all, or a comma-separated list of awareness, connection, resolution"`
+	Installation string        `envconfig:"INSTALLATION" default:"deiops" desc:"Name of this installation (lowercase letters, digits, '.', '_', '-'); every event's ce-source is /<installation>/<service> (or /<installation>/platform), whichever process publishes it"`
+	HTTPAddr     string        `envconfig:"HTTP_ADDR" default:":8080" desc:"Listen address of the HTTP API (every target of the process shares it)"`
+	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info" desc:"Log level: debug, info, warn, error"`
+	LogFormat    string        `envconfig:"LOG_FORMAT" default:"json" desc:"Log format: json or text"`
+	ShutdownTTL  time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"10s" desc:"How long graceful shutdown may take before the process exits"`
 
 	NATS       NATS
 	Temporal   Temporal
@@ -182,6 +186,10 @@ type Notify struct {
 	Timeout       time.Duration `envconfig:"TIMEOUT" default:"10s" desc:"Time allowed for one delivery attempt of one channel"`
 }
 
+// installationName is one URI path segment, so that the ce-source stays a
+// plain URI-reference.
+var installationName = regexp.MustCompile(`^` + events.InstallationPattern + `$`)
+
 func validTarget(t string) bool {
 	switch t {
 	case "awareness", "connection", "resolution":
@@ -242,6 +250,9 @@ func (c Config) Validate() error {
 				bad("TARGET", "unknown target %q; use all or a list of awareness, connection, resolution", t)
 			}
 		}
+	}
+	if !installationName.MatchString(c.Installation) {
+		bad("INSTALLATION", "%q must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", c.Installation)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -31,7 +31,7 @@ type PersonUpdated struct {
 // EventSpec declares the event.
 func (PersonUpdated) EventSpec() events.Spec {
 	return events.Spec{
-		Service: EventService, Entity: "person", Action: "updated", Version: 1,
+		Service: EventService, Entity: "person", Action: "updated", Version: 1, Platform: true,
 		Summary: "A person was created, changed or deactivated in the directory (ids and attributes only, no names)",
 	}
 }
@@ -48,7 +48,7 @@ type DepartmentUpdated struct {
 // EventSpec declares the event.
 func (DepartmentUpdated) EventSpec() events.Spec {
 	return events.Spec{
-		Service: EventService, Entity: "department", Action: "updated", Version: 1,
+		Service: EventService, Entity: "department", Action: "updated", Version: 1, Platform: true,
 		Summary: "A department was created or changed in the directory",
 	}
 }
@@ -72,7 +72,7 @@ type ImportCompleted struct {
 // EventSpec declares the event.
 func (ImportCompleted) EventSpec() events.Spec {
 	return events.Spec{
-		Service: EventService, Entity: "import", Action: "completed", Version: 1,
+		Service: EventService, Entity: "import", Action: "completed", Version: 1, Platform: true,
 		Summary: "A directory import was applied; counts of what it changed",
 	}
 }

@@ -3,6 +3,7 @@ package events
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/deiops/deiops/pkg/jsonschema"
@@ -207,6 +208,13 @@ func AsyncAPI(c *Catalog, info Info) ([]byte, error) {
 	return b, nil
 }
 
+func ownerNoun(s Spec) string {
+	if s.Platform {
+		return "platform"
+	}
+	return "service"
+}
+
 // headersSchema describes the NATS headers of one event type: the
 // CloudEvents binary-mode attributes, with the ones fixed by the type as
 // constants, and the transport's own headers. Other headers may be present.
@@ -219,9 +227,11 @@ func headersSchema(s Spec) jsonschema.Schema {
 	}
 	id := str("Unique id of the event (a time-ordered UUIDv7). Redeliveries keep it: deduplicate on it.")
 	id["minLength"] = 1
-	source := str("The deiops installation and service that produced the event.")
+	source := str("/<installation>/" + s.Owner() + ": the installation (DEIOPS_INSTALLATION) and the " +
+		ownerNoun(s) + " that owns the event. It is the same whichever deiops process publishes the event " +
+		"and however the installation is deployed, so it may be keyed on.")
 	source["format"] = "uri-reference"
-	source["minLength"] = 1
+	source["pattern"] = "^/" + InstallationPattern + "/" + regexp.QuoteMeta(s.Owner()) + "$"
 	at := str("When the change happened (RFC 3339, UTC).")
 	at["format"] = "date-time"
 	schema := constant(s.DataSchema(), "$id of the payload's JSON Schema.")

@@ -28,7 +28,10 @@ func conventions(includeInternal bool) string {
 		"**Envelope.** Every message is a CloudEvents 1.0 event in binary content mode: the context attributes " +
 			"travel as NATS headers (`ce-id`, `ce-source`, `ce-type`, `ce-specversion`, `ce-time`, `ce-subject`, " +
 			"`ce-dataschema`, `ce-dataclassification`) and the message body is the event data as JSON " +
-			"(`content-type: application/json`). `ce-subject` is the id of the entity the event is about; " +
+			"(`content-type: application/json`). `ce-source` is `/<installation>/<service>` (`/<installation>/" + PlatformSource + "` " +
+			"for the platform's own events), with the installation the operator names: it depends on who owns the " +
+			"event, never on which process or deployment mode published it. " +
+			"`ce-subject` is the id of the entity the event is about; " +
 			"`ce-dataschema` is the `$id` of the JSON Schema of the data; `traceparent` carries the W3C trace " +
 			"context when the change was traced.",
 

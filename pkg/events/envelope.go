@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 )
 
@@ -44,9 +47,11 @@ type Envelope struct {
 	Topic string
 }
 
-// New wraps ev in an envelope with a fresh time-ordered id.
-// subject is the id of the entity the event is about.
-func New(ev Event, source, subject string, at time.Time) (Envelope, error) {
+// New wraps ev in an envelope with a fresh time-ordered id. base is the
+// installation's source base (Installation; the bus holds it as Source) and
+// the event's ce-source is spec.Source(base). subject is the id of the
+// entity the event is about.
+func New(ev Event, base, subject string, at time.Time) (Envelope, error) {
 	spec := ev.EventSpec()
 	data, err := json.Marshal(ev)
 	if err != nil {
@@ -58,7 +63,7 @@ func New(ev Event, source, subject string, at time.Time) (Envelope, error) {
 	}
 	return Envelope{
 		ID:             id.String(),
-		Source:         source,
+		Source:         spec.Source(base),
 		Type:           spec.Type(),
 		Subject:        subject,
 		Time:           at.UTC(),
@@ -72,23 +77,23 @@ func New(ev Event, source, subject string, at time.Time) (Envelope, error) {
 // Header is the transport's header map (nats.Header has this shape).
 type Header = map[string][]string
 
+// encodeNames are the headers Encode writes, in the order of its values.
+var encodeNames = [...]string{HeaderID, HeaderSource, HeaderType, HeaderSpecVersion, HeaderTime,
+	HeaderSubject, HeaderDataSchema, HeaderClassification, HeaderContentType}
+
 // Encode writes the envelope in binary mode: attributes as headers, data as
 // body. h must not be nil (nats.NewMsg makes one).
 func (e Envelope) Encode(h Header) []byte {
-	set := func(k, v string) {
+	// One backing array holds every value: one allocation, not nine.
+	vals := make([]string, len(encodeNames))
+	vals[0], vals[1], vals[2], vals[3] = e.ID, e.Source, e.Type, SpecVersion
+	vals[4] = e.Time.UTC().Format(time.RFC3339Nano)
+	vals[5], vals[6], vals[7], vals[8] = e.Subject, e.DataSchema, e.Classification, ContentJSON
+	for i, v := range vals {
 		if v != "" {
-			h[k] = []string{v}
+			h[encodeNames[i]] = vals[i : i+1 : i+1]
 		}
 	}
-	set(HeaderID, e.ID)
-	set(HeaderSource, e.Source)
-	set(HeaderType, e.Type)
-	set(HeaderSpecVersion, SpecVersion)
-	set(HeaderTime, e.Time.UTC().Format(time.RFC3339Nano))
-	set(HeaderSubject, e.Subject)
-	set(HeaderDataSchema, e.DataSchema)
-	set(HeaderClassification, e.Classification)
-	set(HeaderContentType, ContentJSON)
 	return e.Data
 }
 
@@ -117,20 +122,45 @@ func mergeValues(v string, conflict bool, vals []string) (string, bool) {
 	return v, conflict
 }
 
-// attributes reads every CloudEvents header in one pass over h (attr per
-// name would scan h once per attribute on the hot consume path).
-type attributes struct {
-	vals     [len(attrNames)]string
-	conflict [len(attrNames)]bool
+// Trace-context headers (W3C), read in the same pass as the attributes.
+const (
+	HeaderTraceparent = "traceparent"
+	HeaderTracestate  = "tracestate"
+	HeaderBaggage     = "baggage"
+)
+
+// Indexes into headerNames; the trace headers come last.
+const (
+	iID = iota
+	iSource
+	iType
+	iSubject
+	iDataSchema
+	iClassification
+	iSpecVersion
+	iTime
+	iContentType
+	iTraceparent
+	iTracestate
+	iBaggage
+	nHeaders
+)
+
+var headerNames = [nHeaders]string{HeaderID, HeaderSource, HeaderType, HeaderSubject, HeaderDataSchema,
+	HeaderClassification, HeaderSpecVersion, HeaderTime, HeaderContentType,
+	HeaderTraceparent, HeaderTracestate, HeaderBaggage}
+
+// headers holds every header the envelope and its trace context use, read
+// in one pass over the message's headers (a lookup per name would scan
+// them once per name for every spelling it has to accept).
+type headers struct {
+	vals     [nHeaders]string
+	conflict [nHeaders]bool
 }
 
-var attrNames = [...]string{HeaderID, HeaderSource, HeaderType, HeaderSubject, HeaderDataSchema,
-	HeaderClassification, HeaderSpecVersion, HeaderTime, HeaderContentType}
-
-func readAttributes(h Header) *attributes {
-	a := &attributes{}
+func readHeaders(h Header) (a headers) {
 	for key, vals := range h {
-		for i, name := range attrNames {
+		for i, name := range headerNames {
 			if len(key) == len(name) && strings.EqualFold(key, name) {
 				a.vals[i], a.conflict[i] = mergeValues(a.vals[i], a.conflict[i], vals)
 				break
@@ -140,19 +170,53 @@ func readAttributes(h Header) *attributes {
 	return a
 }
 
-func (a *attributes) get(k string) (string, bool) {
-	for i, name := range attrNames {
-		if name == k {
-			return a.vals[i], a.conflict[i]
+// TraceHeaders is the trace context a message carried (traceparent,
+// tracestate, baggage, whatever their spelling). It is an OpenTelemetry
+// TextMapCarrier: Extract reads it without scanning the headers again.
+type TraceHeaders struct{ vals [3]string }
+
+// Get returns the value of a trace-context header.
+func (t TraceHeaders) Get(key string) string {
+	for i, name := range headerNames[iTraceparent:] {
+		if strings.EqualFold(key, name) {
+			return t.vals[i]
 		}
 	}
-	return "", false
+	return ""
+}
+
+// Set is not used: the carrier is read-only.
+func (t TraceHeaders) Set(string, string) {}
+
+// Keys lists the headers present.
+func (t TraceHeaders) Keys() []string {
+	var keys []string
+	for i, name := range headerNames[iTraceparent:] {
+		if t.vals[i] != "" {
+			keys = append(keys, name)
+		}
+	}
+	return keys
 }
 
 // printable reports whether s is valid UTF-8 without control characters,
 // which CloudEvents excludes from String attributes (and which would allow
 // header or log injection).
 func printable(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	if ascii {
+		return true
+	}
 	if !utf8.ValidString(s) {
 		return false
 	}
@@ -168,7 +232,7 @@ func printable(s string) bool {
 // The error wraps ErrMalformed and names each problem. The returned Data is
 // a copy, so the caller may reuse its buffer.
 func Decode(h Header, data []byte, topic string) (Envelope, error) {
-	e, trimmed, err := decode(h, data, topic, true)
+	e, _, trimmed, err := decode(h, data, topic, true)
 	if err != nil {
 		return Envelope{}, err
 	}
@@ -179,24 +243,32 @@ func Decode(h Header, data []byte, topic string) (Envelope, error) {
 // DecodeAttributes is Decode for a consumer that unmarshals the data into
 // a typed value at once (Unmarshal rejects invalid JSON): it checks every
 // attribute but does not parse the data a second time, and Data aliases
-// the caller's buffer.
-func DecodeAttributes(h Header, data []byte, topic string) (Envelope, error) {
-	e, trimmed, err := decode(h, data, topic, false)
+// the caller's buffer. It also returns the message's trace context, read
+// in the same pass over the headers; it is returned even when the
+// envelope is malformed, so that the failure stays in its trace.
+func DecodeAttributes(h Header, data []byte, topic string) (Envelope, TraceHeaders, error) {
+	e, tr, trimmed, err := decode(h, data, topic, false)
 	if err != nil {
-		return Envelope{}, err
+		return Envelope{}, tr, err
 	}
 	e.Data = json.RawMessage(trimmed)
-	return e, nil
+	return e, tr, nil
 }
 
-func decode(h Header, data []byte, topic string, validateJSON bool) (Envelope, []byte, error) {
+func decode(h Header, data []byte, topic string, validateJSON bool) (Envelope, TraceHeaders, []byte, error) {
 	var problems []string
-	invalid := map[string]bool{} // reported already; "missing" would repeat it
-	attrs := readAttributes(h)
-	get := func(k string) string {
-		v, conflict := attrs.get(k)
+	var invalid [nHeaders]bool // reported already; "missing" would repeat it
+	hs := readHeaders(h)
+	var tr TraceHeaders
+	for i := range tr.vals {
+		if !hs.conflict[iTraceparent+i] && printable(hs.vals[iTraceparent+i]) {
+			tr.vals[i] = hs.vals[iTraceparent+i]
+		}
+	}
+	get := func(i int) string {
+		v, k := hs.vals[i], headerNames[i]
 		switch {
-		case conflict:
+		case hs.conflict[i]:
 			problems = append(problems, "conflicting "+k+" values")
 		case len(v) > maxAttrLen:
 			problems = append(problems, fmt.Sprintf("%s longer than %d bytes", k, maxAttrLen))
@@ -205,28 +277,28 @@ func decode(h Header, data []byte, topic string, validateJSON bool) (Envelope, [
 		default:
 			return v
 		}
-		invalid[k] = true
+		invalid[i] = true
 		return ""
 	}
-	require := func(k, v string) {
-		if v == "" && !invalid[k] {
-			problems = append(problems, "missing "+k)
+	require := func(i int, v string) {
+		if v == "" && !invalid[i] {
+			problems = append(problems, "missing "+headerNames[i])
 		}
 	}
 	e := Envelope{
-		ID:             get(HeaderID),
-		Source:         get(HeaderSource),
-		Type:           get(HeaderType),
-		Subject:        get(HeaderSubject),
-		DataSchema:     get(HeaderDataSchema),
-		Classification: get(HeaderClassification),
+		ID:             get(iID),
+		Source:         get(iSource),
+		Type:           get(iType),
+		Subject:        get(iSubject),
+		DataSchema:     get(iDataSchema),
+		Classification: get(iClassification),
 		Topic:          topic,
 	}
-	specVersion, ts, ct := get(HeaderSpecVersion), get(HeaderTime), get(HeaderContentType)
-	require(HeaderID, e.ID)
-	require(HeaderSource, e.Source)
-	require(HeaderType, e.Type)
-	require(HeaderSpecVersion, specVersion)
+	specVersion, ts, ct := get(iSpecVersion), get(iTime), get(iContentType)
+	require(iID, e.ID)
+	require(iSource, e.Source)
+	require(iType, e.Type)
+	require(iSpecVersion, specVersion)
 	if specVersion != "" && specVersion != SpecVersion {
 		problems = append(problems, fmt.Sprintf("unsupported ce-specversion %q", specVersion))
 	}
@@ -243,14 +315,10 @@ func decode(h Header, data []byte, topic string, validateJSON bool) (Envelope, [
 			e.Time = t.UTC() // one representation for one instant, as New does
 		}
 	}
-	if ct != "" {
+	if ct != "" && ct != ContentJSON {
 		// Media types are case-insensitive and may carry parameters
 		// (charset); a prefix match would also accept application/jsonx.
-		mt, err := ContentJSON, error(nil)
-		if ct != ContentJSON {
-			mt, _, err = mime.ParseMediaType(ct)
-		}
-		if err != nil || mt != ContentJSON {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != ContentJSON {
 			problems = append(problems, fmt.Sprintf("unsupported content-type %q", ct))
 		}
 	}
@@ -262,19 +330,28 @@ func decode(h Header, data []byte, topic string, validateJSON bool) (Envelope, [
 		problems = append(problems, "data is not valid JSON")
 	}
 	if len(problems) > 0 {
-		return Envelope{}, nil, fmt.Errorf("%w: %s", ErrMalformed, strings.Join(problems, "; "))
+		return Envelope{}, tr, nil, fmt.Errorf("%w: %s", ErrMalformed, strings.Join(problems, "; "))
 	}
-	return e, trimmed, nil
+	return e, tr, trimmed, nil
 }
 
-// Unmarshal decodes the envelope's data into T. Unknown fields are ignored
-// so that adding an optional field stays a non-breaking change during a
-// rolling upgrade; wrong types are an error.
+// Unmarshal decodes the envelope's data into T in a single pass over it:
+// encoding/json would validate the whole payload before decoding it, and
+// the payload is the largest part of a message. The decoder is
+// encoding/json/v2 (the module that mirrors it until Go 1.27 ships it).
+// Unknown fields are ignored so that adding an optional field stays a
+// non-breaking change during a rolling upgrade; wrong types, duplicate
+// names and invalid UTF-8 are errors. Names match exactly: events are
+// written by encoding/json from the same struct tags.
 func Unmarshal[T any](e Envelope) (T, error) {
 	var v T
-	if err := json.Unmarshal(e.Data, &v); err != nil {
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) {
+	if err := jsonv2.Unmarshal(e.Data, &v); err != nil {
+		var semantic *jsonv2.SemanticError
+		if errors.As(err, &semantic) && semantic.Err == nil {
+			return v, fmt.Errorf("%w: data of %s: %v", ErrMalformed, e.Type, err)
+		}
+		var syntax *jsontext.SyntacticError
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return v, fmt.Errorf("%w: data is not valid JSON: %v", ErrMalformed, err)
 		}
 		return v, fmt.Errorf("%w: data of %s: %v", ErrMalformed, e.Type, err)

@@ -20,7 +20,7 @@ func sampleEnvelope(t testing.TB) events.Envelope {
 		CaseID: "c-1", Level: 2, EscalatedAt: at,
 		Routes:     []route{{Role: "lead", Due: at.Add(72 * time.Hour)}},
 		Department: &dept,
-	}, "deiops/resolution", "c-1", at.In(time.FixedZone("CET", 3600)))
+	}, "/st-example", "c-1", at.In(time.FixedZone("CET", 3600)))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -38,7 +38,7 @@ func TestNewEncodeDecodeRoundTrip(t *testing.T) {
 	h := events.Header{}
 	data := env.Encode(h)
 	for k, want := range map[string]string{
-		"ce-id": env.ID, "ce-source": "deiops/resolution", "ce-type": env.Type, "ce-specversion": "1.0",
+		"ce-id": env.ID, "ce-source": "/st-example/resolution", "ce-type": env.Type, "ce-specversion": "1.0",
 		"ce-time": "2026-03-14T09:26:53.589793Z", "ce-subject": "c-1",
 		"ce-dataschema":         "urn:deiops:schema:org.deiops.resolution.case.escalated.v1",
 		"ce-dataclassification": "public", "content-type": "application/json",

@@ -9,6 +9,7 @@ package events
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -40,8 +41,39 @@ type Spec struct {
 	// Internal events travel under InternalPrefix and are not part of the
 	// integrators' contract.
 	Internal bool
+	// Platform marks an event of a platform library (directory, audit,
+	// notify, probe) rather than of a service: whichever process publishes
+	// it, its ce-source names the platform (see Source).
+	Platform bool
 	Summary  string // one line for the catalog
 }
+
+// PlatformSource is the last segment of the ce-source of platform events.
+const PlatformSource = "platform"
+
+// Owner is what publishes the event as an integrator sees it: its service,
+// or the platform for platform events.
+func (s Spec) Owner() string {
+	if s.Platform {
+		return PlatformSource
+	}
+	return s.Service
+}
+
+// Source is the ce-source of this event type in an installation whose
+// source base is base (Installation gives it, e.g. "/st-marys"): the base
+// and the owner, "/st-marys/resolution". It depends on neither the process
+// nor how the installation is deployed, so integrators may key on it.
+func (s Spec) Source(base string) string {
+	return base + "/" + s.Owner()
+}
+
+// InstallationPattern is what an installation name may be: one URI path
+// segment, so that every ce-source stays a plain URI-reference.
+const InstallationPattern = `[a-z0-9][a-z0-9._-]{0,62}`
+
+// Installation is the source base of an installation name: "/" + name.
+func Installation(name string) string { return "/" + name }
 
 var token = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
@@ -69,7 +101,8 @@ func (s Spec) Validate() error {
 
 // Type is the CloudEvents type, e.g. org.deiops.resolution.case.escalated.v1.
 func (s Spec) Type() string {
-	return fmt.Sprintf("%s.%s.%s.%s.v%d", TypePrefix, s.Service, s.Entity, s.Action, s.Version)
+	// Concatenation, not Sprintf: every publish derives the type.
+	return TypePrefix + "." + s.Service + "." + s.Entity + "." + s.Action + ".v" + strconv.Itoa(s.Version)
 }
 
 // Subject is the NATS subject, e.g. dei.resolution.case.escalated. Version 1
@@ -80,9 +113,9 @@ func (s Spec) Subject() string {
 	if s.Internal {
 		prefix = InternalPrefix
 	}
-	subj := fmt.Sprintf("%s.%s.%s.%s", prefix, s.Service, s.Entity, s.Action)
+	subj := prefix + "." + s.Service + "." + s.Entity + "." + s.Action
 	if s.Version > 1 {
-		subj += fmt.Sprintf(".v%d", s.Version)
+		subj += ".v" + strconv.Itoa(s.Version)
 	}
 	return subj
 }

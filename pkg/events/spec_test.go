@@ -113,3 +113,15 @@ func TestSpecValidateReportsFirstProblemStably(t *testing.T) {
 		}
 	}
 }
+
+func TestSourceNamesTheOwnerNotTheProcess(t *testing.T) {
+	base := events.Installation("st-marys")
+	svc := events.Spec{Service: "resolution", Entity: "case", Action: "closed", Version: 1, Summary: "x"}
+	if got := svc.Source(base); got != "/st-marys/resolution" {
+		t.Errorf("service event source %q", got)
+	}
+	lib := events.Spec{Service: "directory", Entity: "person", Action: "updated", Version: 1, Platform: true, Summary: "x"}
+	if got := lib.Source(base); got != "/st-marys/platform" {
+		t.Errorf("platform event source %q", got)
+	}
+}

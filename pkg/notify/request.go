@@ -39,7 +39,7 @@ type Requested struct {
 // retaliation check-in goes to the person who reported), which must never
 // reach integrators.
 func (Requested) EventSpec() events.Spec {
-	return events.Spec{Service: "platform", Entity: "notification", Action: "requested", Version: 1, Internal: true,
+	return events.Spec{Service: "platform", Platform: true, Entity: "notification", Action: "requested", Version: 1, Internal: true,
 		Summary: "A service asked for a generic notification (template code and link, never content) to be delivered by email and/or webhook."}
 }
 

@@ -32,7 +32,7 @@ type Requested struct {
 }
 
 func (Requested) EventSpec() events.Spec {
-	return events.Spec{Service: "platform", Entity: "probe", Action: "requested", Version: 1, Internal: true,
+	return events.Spec{Service: "platform", Platform: true, Entity: "probe", Action: "requested", Version: 1, Internal: true,
 		Summary: "An operator asked every target to answer a synthetic probe."}
 }
 
@@ -43,7 +43,7 @@ type Completed struct {
 }
 
 func (Completed) EventSpec() events.Spec {
-	return events.Spec{Service: "platform", Entity: "probe", Action: "completed", Version: 1, Internal: true,
+	return events.Spec{Service: "platform", Platform: true, Entity: "probe", Action: "completed", Version: 1, Internal: true,
 		Summary: "A target answered a probe after a full bus and workflow round trip."}
 }
 

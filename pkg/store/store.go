@@ -1,28 +1,28 @@
 // Package store keeps aggregates in JetStream KV buckets and emits their
-// events without loss.
+// events exactly once.
 //
 // A change and its events are written together: the KV record holds the
 // aggregate's state and an outbox of events not yet confirmed published,
-// in one compare-and-set write. After the write the events are published
-// (Nats-Msg-Id = event id) and removed from the outbox. If the process dies
-// between the two steps, the relay — a durable consumer of the bucket's own
-// change stream — finds the record with a non-empty outbox and publishes
-// it. JetStream's duplicate window and consumers' dedup by event id absorb
-// the rare double publish.
+// in one compare-and-set write. Each outbox entry carries a lease, written
+// in that same write: until the lease ends only the writer publishes the
+// entry, right after its write (Nats-Msg-Id = event id), and then removes
+// it from the outbox. The relay — a durable consumer of the bucket's own
+// change stream — publishes only entries whose lease has ended (the writer
+// crashed or the broker was away), after claiming them with a
+// compare-and-set write of its own, so two relays never publish the same
+// entry. outbox.go argues the design.
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/deiops/deiops/pkg/bus"
 	"github.com/deiops/deiops/pkg/events"
@@ -60,29 +60,6 @@ func (JSONCodec[T]) Unmarshal(_ string, data []byte) (*T, error) {
 	return &v, nil
 }
 
-// pending is one outbox entry: a fully prepared envelope plus the trace
-// context of the request that caused it.
-type pending struct {
-	ID             string            `json:"id"`
-	Type           string            `json:"type"`
-	Source         string            `json:"source"`
-	Subject        string            `json:"subject"`
-	Time           time.Time         `json:"time"`
-	DataSchema     string            `json:"dataschema"`
-	Classification string            `json:"classification"`
-	Topic          string            `json:"topic"`
-	Data           json.RawMessage   `json:"data"`
-	Trace          map[string]string `json:"trace,omitempty"`
-}
-
-func (p pending) envelope() events.Envelope {
-	return events.Envelope{ID: p.ID, Source: p.Source, Type: p.Type, Subject: p.Subject, Time: p.Time,
-		DataSchema: p.DataSchema, Classification: p.Classification, Data: p.Data, Topic: p.Topic}
-}
-
-// outboxKey is how a record's JSON names a non-empty outbox.
-var outboxKey = []byte(`"outbox":`)
-
 type record struct {
 	State  json.RawMessage `json:"state"`
 	Outbox []pending       `json:"outbox,omitempty"`
@@ -102,18 +79,28 @@ func StateOf(data []byte) (json.RawMessage, error) {
 	return rec.State, nil
 }
 
+// DefaultLease is how long the writer of an event owns its publication.
+const DefaultLease = 30 * time.Second
+
 // Options configures a repository.
 type Options struct {
 	Bucket      string
 	Description string
 	History     uint8
-	// DeferPublish leaves publishing to the relay alone (no inline publish
-	// after the write). Used to prove the relay closes the crash window.
+	// DeferPublish writes as usual, leases included, but never publishes
+	// after the write: the relay publishes once the leases end. Tests use
+	// it to stand for a crash between the write and the publish.
 	DeferPublish bool
 	// MaxRetries bounds compare-and-set retries under contention; between
 	// retries writers back off for a short random time so they stop
 	// colliding (default 64 retries, at most about 1.5 s in all).
 	MaxRetries int
+	// Lease is how long the writer of an event alone may publish it
+	// (default DefaultLease). The writer gives up at half of it; the relay
+	// takes over once it has passed. Half of it is the clock skew between
+	// processes that the design tolerates; keep it well below the streams'
+	// duplicate window, the second line of defence.
+	Lease time.Duration
 }
 
 // Repo is a repository of aggregates of type T in one KV bucket.
@@ -122,6 +109,13 @@ type Repo[T any] struct {
 	bus   *bus.Bus
 	codec Codec[T]
 	opts  Options
+
+	mu sync.Mutex
+	// settled holds, per key, ids of events this process has published
+	// whose outbox entries are still being removed: a write of the key in
+	// this process meanwhile removes them in its own write, so the
+	// publisher's clearing write is saved (see settle).
+	settled map[string]map[string]struct{}
 }
 
 // New provisions the bucket (idempotently) and returns its repository.
@@ -129,11 +123,14 @@ func New[T any](ctx context.Context, b *bus.Bus, codec Codec[T], o Options) (*Re
 	if o.MaxRetries <= 0 {
 		o.MaxRetries = 64
 	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
+	}
 	kv, err := b.EnsureKV(ctx, bus.KVOptions{Bucket: o.Bucket, Description: o.Description, History: o.History})
 	if err != nil {
 		return nil, err
 	}
-	return &Repo[T]{kv: kv, bus: b, codec: codec, opts: o}, nil
+	return &Repo[T]{kv: kv, bus: b, codec: codec, opts: o, settled: map[string]map[string]struct{}{}}, nil
 }
 
 // Bucket is the KV bucket name.
@@ -166,18 +163,18 @@ func (r *Repo[T]) Get(ctx context.Context, id string) (*T, error) {
 
 // Create stores a new aggregate and its events; ErrExists if id is taken.
 func (r *Repo[T]) Create(ctx context.Context, id string, v *T, evs ...events.Event) error {
-	data, rec, err := r.encode(ctx, id, v, nil, evs)
+	w, err := r.encode(ctx, id, v, nil, evs)
 	if err != nil {
 		return err
 	}
-	rev, err := r.kv.Create(ctx, id, data)
+	rev, err := r.kv.Create(ctx, id, w.data)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			return ErrExists
 		}
 		return unavailable(fmt.Errorf("create %s/%s: %w", r.opts.Bucket, id, err))
 	}
-	r.afterWrite(ctx, id, rev, rec)
+	r.afterWrite(ctx, id, rev, w)
 	return nil
 }
 
@@ -206,11 +203,6 @@ func (r *Repo[T]) Upsert(ctx context.Context, id string, fn func(cur *T) (*T, []
 
 func (r *Repo[T]) change(ctx context.Context, id string, create bool, fn func(*T, bool) (*T, []events.Event, error)) error {
 	for attempt := 0; attempt < r.opts.MaxRetries; attempt++ {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return fmt.Errorf("update %s/%s: %w", r.opts.Bucket, id, err)
-			}
-		}
 		cur, rec, rev, err := r.load(ctx, id)
 		exists := err == nil
 		if err != nil && (!errors.Is(err, ErrNotFound) || !create) {
@@ -226,23 +218,27 @@ func (r *Repo[T]) change(ctx context.Context, id string, create bool, fn func(*T
 		if exists && len(evs) == 0 && r.unchanged(id, next, rec) {
 			return nil
 		}
-		data, written, err := r.encode(ctx, id, next, rec.Outbox, evs)
+		w, err := r.encode(ctx, id, next, rec.Outbox, evs)
 		if err != nil {
 			return err
 		}
 		var newRev uint64
 		if exists {
-			newRev, err = r.kv.Update(ctx, id, data, rev)
+			newRev, err = r.kv.Update(ctx, id, w.data, rev)
 		} else {
-			newRev, err = r.kv.Create(ctx, id, data)
+			newRev, err = r.kv.Create(ctx, id, w.data)
 		}
 		if err != nil {
 			if isConflict(err) {
+				if err := conflictBackoff(ctx, attempt); err != nil {
+					return fmt.Errorf("write %s/%s: %w", r.opts.Bucket, id, err)
+				}
 				continue
 			}
 			return unavailable(fmt.Errorf("write %s/%s: %w", r.opts.Bucket, id, err))
 		}
-		r.afterWrite(ctx, id, newRev, written)
+		r.forget(id, w.dropped)
+		r.afterWrite(ctx, id, newRev, w)
 		return nil
 	}
 	return fmt.Errorf("update %s/%s: %w", r.opts.Bucket, id, ErrConflict)
@@ -258,11 +254,17 @@ func unavailable(err error) error {
 	return fault.Retry("the store is not available right now; retry", 0, err)
 }
 
-// backoff waits a random time that grows with attempt (full jitter, capped
-// at 25 ms): contending writers spread out instead of colliding again.
-func backoff(ctx context.Context, attempt int) error {
-	limit := min(time.Millisecond<<min(attempt, 5), 25*time.Millisecond)
-	t := time.NewTimer(time.Duration(rand.Int64N(int64(limit)) + 1))
+func (r *Repo[T]) unchanged(id string, next *T, rec record) bool {
+	data, err := r.codec.Marshal(id, next)
+	return err == nil && string(data) == string(rec.State)
+}
+
+// conflictBackoff waits a random while, growing with attempt, after a lost
+// compare-and-set: writers that lost together would otherwise retry
+// together and lose together again.
+func conflictBackoff(ctx context.Context, attempt int) error {
+	ceiling := min(time.Duration(1<<min(attempt, 6))*500*time.Microsecond, 20*time.Millisecond)
+	t := time.NewTimer(rand.N(ceiling) + 1)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -270,11 +272,6 @@ func backoff(ctx context.Context, attempt int) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-func (r *Repo[T]) unchanged(id string, next *T, rec record) bool {
-	data, err := r.codec.Marshal(id, next)
-	return err == nil && string(data) == string(rec.State)
 }
 
 func isConflict(err error) bool {
@@ -286,140 +283,45 @@ func isConflict(err error) bool {
 	return errors.Is(err, jetstream.ErrKeyExists)
 }
 
-func (r *Repo[T]) encode(ctx context.Context, id string, v *T, outbox []pending, evs []events.Event) ([]byte, record, error) {
+// written is a record about to be written: its bytes, its outbox, the
+// entries this write adds (the writer owns them), the entries it removed
+// because this process had published them already, and when it started.
+type written struct {
+	data    []byte
+	rec     record
+	own     []pending
+	dropped []string
+	start   time.Time
+}
+
+func (r *Repo[T]) encode(ctx context.Context, id string, v *T, outbox []pending, evs []events.Event) (written, error) {
+	w := written{start: time.Now()}
 	state, err := r.codec.Marshal(id, v)
 	if err != nil {
-		return nil, record{}, fmt.Errorf("encode %s/%s: %w", r.opts.Bucket, id, err)
+		return written{}, fmt.Errorf("encode %s/%s: %w", r.opts.Bucket, id, err)
 	}
-	rec := record{State: state, Outbox: append([]pending(nil), outbox...)}
-	carrier := r.bus.TraceCarrier(ctx)
-	for _, ev := range evs {
-		env, err := events.New(ev, r.bus.Source(), id, r.bus.Now())
-		if err != nil {
-			return nil, record{}, err
-		}
-		rec.Outbox = append(rec.Outbox, pending{ID: env.ID, Type: env.Type, Source: env.Source, Subject: env.Subject,
-			Time: env.Time, DataSchema: env.DataSchema, Classification: env.Classification, Topic: env.Topic,
-			Data: env.Data, Trace: carrier})
-	}
-	data, err := json.Marshal(rec)
-	if err != nil {
-		return nil, record{}, fmt.Errorf("encode %s/%s record: %w", r.opts.Bucket, id, err)
-	}
-	return data, rec, nil
-}
-
-// afterWrite publishes the outbox right away. Failure is not the caller's
-// problem: the change is durable and the relay will finish the job.
-// It works from the record just written, so the common path reads nothing
-// back.
-func (r *Repo[T]) afterWrite(ctx context.Context, id string, rev uint64, rec record) {
-	if len(rec.Outbox) == 0 || r.opts.DeferPublish {
-		return
-	}
-	if err := r.publish(ctx, id, rev, rec); err != nil {
-		r.bus.Logger().WarnContext(ctx, "outbox publish deferred to relay", "bucket", r.opts.Bucket, "error", err)
-	}
-}
-
-// Flush publishes every pending event of id and removes them from the outbox.
-func (r *Repo[T]) Flush(ctx context.Context, id string) error {
-	e, err := r.kv.Get(ctx, id)
-	if err != nil {
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil
-		}
-		return fmt.Errorf("load %s/%s: %w", r.opts.Bucket, id, err)
-	}
-	var rec record
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
-		return fmt.Errorf("decode %s/%s: %w", r.opts.Bucket, id, err)
-	}
-	if len(rec.Outbox) == 0 {
-		return nil
-	}
-	return r.publish(ctx, id, e.Revision(), rec)
-}
-
-// publish sends the outbox of rec (revision rev of id), in order, and
-// removes what was sent.
-func (r *Repo[T]) publish(ctx context.Context, id string, rev uint64, rec record) error {
-	published := make(map[string]bool, len(rec.Outbox))
-	for _, p := range rec.Outbox {
-		if err := r.bus.PublishEnvelope(ctx, p.envelope(), propagation.MapCarrier(p.Trace)); err != nil {
-			return err
-		}
-		published[p.ID] = true
-	}
-	return r.clear(ctx, id, rev, rec, published)
-}
-
-// clear removes published entries, re-reading on conflict: a concurrent
-// writer may have added new ones that must stay.
-func (r *Repo[T]) clear(ctx context.Context, id string, rev uint64, rec record, published map[string]bool) error {
-	for attempt := 0; attempt < r.opts.MaxRetries; attempt++ {
-		keep := rec.Outbox[:0:0]
-		for _, p := range rec.Outbox {
-			if !published[p.ID] {
-				keep = append(keep, p)
+	w.rec = record{State: state}
+	w.rec.Outbox, w.dropped = r.withoutSettled(id, outbox)
+	if len(evs) > 0 {
+		// The lease is on the bus clock (the relay reads it there); it
+		// starts before the write is sent, so it ends no later than the
+		// writer believes.
+		now := r.bus.Now()
+		lease := now.Add(r.opts.Lease)
+		carrier := r.bus.TraceCarrier(ctx)
+		for _, ev := range evs {
+			env, err := events.New(ev, r.bus.Source(), id, now)
+			if err != nil {
+				return written{}, err
 			}
+			w.own = append(w.own, newPending(env, carrier, lease))
 		}
-		if len(keep) == len(rec.Outbox) {
-			return nil
-		}
-		rec.Outbox = keep
-		data, err := json.Marshal(rec)
-		if err != nil {
-			return fmt.Errorf("encode %s/%s: %w", r.opts.Bucket, id, err)
-		}
-		if _, err := r.kv.Update(ctx, id, data, rev); err == nil {
-			return nil
-		} else if !isConflict(err) {
-			return fmt.Errorf("clear outbox %s/%s: %w", r.opts.Bucket, id, err)
-		}
-		e, err := r.kv.Get(ctx, id)
-		if err != nil {
-			if errors.Is(err, jetstream.ErrKeyNotFound) {
-				return nil
-			}
-			return fmt.Errorf("reload %s/%s: %w", r.opts.Bucket, id, err)
-		}
-		rec = record{}
-		if err := json.Unmarshal(e.Value(), &rec); err != nil {
-			return fmt.Errorf("decode %s/%s: %w", r.opts.Bucket, id, err)
-		}
-		rev = e.Revision()
+		w.rec.Outbox = append(w.rec.Outbox, w.own...)
 	}
-	return fmt.Errorf("clear outbox %s/%s: %w", r.opts.Bucket, id, ErrConflict)
-}
-
-// StartRelay runs the durable consumer of the bucket's change stream that
-// publishes any outbox left behind (a crash, a broker outage during the
-// inline publish). It starts from the latest value of every key the first
-// time, then follows new writes; its position survives restarts.
-func (r *Repo[T]) StartRelay(ctx context.Context) (*bus.Running, error) {
-	prefix := "$KV." + r.opts.Bucket + "."
-	return r.bus.StartRaw(ctx, "KV_"+r.opts.Bucket, jetstream.ConsumerConfig{
-		Durable:       "outbox-relay",
-		Description:   "publishes events left in " + r.opts.Bucket + " outboxes",
-		DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy,
-		FilterSubject: prefix + ">",
-	}, func(ctx context.Context, m jetstream.Msg) error {
-		if op := m.Headers().Get("KV-Operation"); op == "DEL" || op == "PURGE" {
-			return nil
-		}
-		// Most revisions carry no outbox (the inline publish cleared it):
-		// skip them without decoding. The outbox is omitted when empty,
-		// so its key's absence is proof; its presence is checked below.
-		if !bytes.Contains(m.Data(), outboxKey) {
-			return nil
-		}
-		var rec record
-		if err := json.Unmarshal(m.Data(), &rec); err != nil || len(rec.Outbox) == 0 {
-			return nil // nothing pending in this revision
-		}
-		return r.Flush(ctx, strings.TrimPrefix(m.Subject(), prefix))
-	})
+	if w.data, err = json.Marshal(w.rec); err != nil {
+		return written{}, fmt.Errorf("encode %s/%s record: %w", r.opts.Bucket, id, err)
+	}
+	return w, nil
 }
 
 // Each calls fn for every aggregate (rebuilding read models, exports).

@@ -28,10 +28,15 @@ func (counted) EventSpec() events.Spec {
 	return events.Spec{Service: "storetest", Entity: "counter", Action: "incremented", Version: 1, Summary: "test"}
 }
 
+// minDuplicateWindow is the shortest window JetStream accepts (zero means
+// its default of two minutes): a copy published later than that is stored
+// twice, so the tests see any double the store makes.
+const minDuplicateWindow = 100 * time.Millisecond
+
 func connect(t testing.TB, url string) *bus.Bus {
 	t.Helper()
-	b, err := bus.Connect(context.Background(), bus.Options{Source: "deiops/storetest", NATS: config.NATS{
-		URL: url, Replicas: 1, DuplicateWindow: 2 * time.Minute, PublishAttempts: 10, AckWait: 5 * time.Second, MaxDeliver: 5,
+	b, err := bus.Connect(context.Background(), bus.Options{Source: "/storetest", NATS: config.NATS{
+		URL: url, Replicas: 1, DuplicateWindow: minDuplicateWindow, PublishAttempts: 10, AckWait: 5 * time.Second, MaxDeliver: 5,
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -48,9 +53,12 @@ func connect(t testing.TB, url string) *bus.Bus {
 	return b
 }
 
+// testLease keeps the tests that wait for a lease to end short.
+const testLease = time.Second
+
 func repo(t testing.TB, b *bus.Bus, deferPublish bool) *store.Repo[counter] {
 	t.Helper()
-	r, err := store.New[counter](context.Background(), b, store.JSONCodec[counter]{}, store.Options{Bucket: "counters", DeferPublish: deferPublish})
+	r, err := store.New[counter](context.Background(), b, store.JSONCodec[counter]{}, store.Options{Bucket: "counters", DeferPublish: deferPublish, Lease: testLease})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +129,7 @@ func TestCrashBetweenWriteAndPublishIsRecoveredExactlyOnce(t *testing.T) {
 	}
 
 	srv := testkit.NATS(t)
+	w := watchWire(t, srv.URL())
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashBetweenWriteAndPublishIsRecoveredExactlyOnce$")
 	cmd.Env = append(os.Environ(), crashEnv+"="+srv.URL())
 	out, err := cmd.CombinedOutput()
@@ -187,4 +196,6 @@ func TestCrashBetweenWriteAndPublishIsRecoveredExactlyOnce(t *testing.T) {
 	if err != nil || v.Value != 1 {
 		t.Fatalf("state after crash: %+v, %v", v, err)
 	}
+	settled(t, b, "counters")
+	w.checkOnce(t, 1)
 }

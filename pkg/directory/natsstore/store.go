@@ -341,8 +341,30 @@ func (s *Store) Apply(ctx context.Context, b directory.Batch) error {
 			s.writes.Add(1)
 		}
 	}()
+	// The rows' events are published in batches, many PubAcks in flight,
+	// instead of one round trip per row; ImportCompleted follows them.
+	pub := store.NewBatch(s.bus, store.BatchOptions{})
+	if err := s.applyRows(store.WithBatch(ctx, pub), b, &wrote); err != nil {
+		if ferr := pub.Flush(ctx); ferr != nil {
+			s.log.WarnContext(ctx, "directory import events left to the relay", "import", b.ImportID, "error", ferr)
+		}
+		return err
+	}
+	if err := pub.Flush(ctx); err != nil {
+		s.log.WarnContext(ctx, "directory import events left to the relay", "import", b.ImportID, "error", err)
+	}
+	if b.Completed != nil {
+		if err := s.complete(ctx, b); err != nil {
+			return fmt.Errorf("directory apply %s: %w", b.ImportID, err)
+		}
+	}
+	return nil
+}
+
+// applyRows writes the batch's departments, then its people, in order.
+func (s *Store) applyRows(ctx context.Context, b directory.Batch, wrote *bool) error {
 	for _, c := range b.Departments {
-		wrote = true // even a failed write may have reached the server
+		*wrote = true // even a failed write may have reached the server
 		next := directory.NewDepartmentRecord(c.After)
 		match := func(cur *directory.DepartmentRecord) (bool, error) {
 			d, err := cur.Department()
@@ -353,7 +375,7 @@ func (s *Store) Apply(ctx context.Context, b directory.Batch) error {
 		}
 	}
 	for _, c := range b.People {
-		wrote = true
+		*wrote = true
 		next := directory.NewPersonRecord(c.After)
 		match := func(cur *directory.PersonRecord) (bool, error) {
 			p, err := cur.Person()
@@ -364,11 +386,6 @@ func (s *Store) Apply(ctx context.Context, b directory.Batch) error {
 			evs = append(evs, *c.Event)
 		}
 		if err := write(ctx, s.people, "person", c.After.ID, c.Before == nil, next, match, evs); err != nil {
-			return fmt.Errorf("directory apply %s: %w", b.ImportID, err)
-		}
-	}
-	if b.Completed != nil {
-		if err := s.complete(ctx, b); err != nil {
 			return fmt.Errorf("directory apply %s: %w", b.ImportID, err)
 		}
 	}

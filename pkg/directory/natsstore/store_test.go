@@ -382,7 +382,7 @@ func TestRelayPublishesWhatACrashLeftInTheOutbox(t *testing.T) {
 	b := connect(t, testkit.NATS(t).URL())
 	s := newStore(t, b, Options{})
 	// A writer that died between its KV write and the publish.
-	crashed, err := store.New(t.Context(), b, store.JSONCodec[directory.PersonRecord]{}, store.Options{Bucket: PeopleBucket, DeferPublish: true})
+	crashed, err := store.New(t.Context(), b, store.JSONCodec[directory.PersonRecord]{}, store.Options{Bucket: PeopleBucket, DeferPublish: true, Lease: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,7 +144,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	hmacKey, _ := base64.StdEncoding.DecodeString(cfg.Privacy.HMACSecret)
 
 	a.bus, err = bus.Connect(ctx, bus.Options{
-		Name: "deiops-" + cfg.Target, Source: "deiops/" + cfg.Target, NATS: cfg.NATS,
+		Name: "deiops-" + cfg.Target, Source: events.Installation(cfg.Installation), NATS: cfg.NATS,
 		Logger: a.log, TracerProvider: a.tel.TracerProvider, MeterProvider: a.tel.MeterProvider, Propagator: a.tel.Propagator,
 	})
 	if err != nil {

@@ -18,7 +18,7 @@ func Provision(ctx context.Context, cfg config.Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b, err := bus.Connect(ctx, bus.Options{Name: "deiops-provision", Source: "deiops/provision", NATS: cfg.NATS})
+	b, err := bus.Connect(ctx, bus.Options{Name: "deiops-provision", NATS: cfg.NATS})
 	if err != nil {
 		return err
 	}
