@@ -6,7 +6,7 @@
 //
 // The request path through a Server is:
 //
-//	request id → context logger → tracing → metrics → access log → recovery →
+//	forwarded client address (trusted proxies) → request id → context logger → tracing → metrics → access log → recovery →
 //	body limit → Options.Middleware → router → per route:
 //	Options.RouteMiddleware (authentication, roles) → rate limit → no-store
 //	(restricted routes) → idempotency (POST) → handler

@@ -104,6 +104,20 @@ func (rt *Router) Handle(op Operation, h http.Handler) {
 	rt.ops = append(rt.ops, op)
 }
 
+// Page registers h for a ServeMux pattern (e.g. "GET /report") that is not
+// an API operation: a web page, a static file, a sign-in redirect. Pages get
+// the server's chain (request id, tracing, metrics, access log by route
+// template, recovery, body limit) but no bearer authentication, API rate
+// limit or idempotency, and they are not in the OpenAPI document: the
+// handler owns its security (sessions, CSRF, headers). Like Handle it panics
+// on a conflicting pattern.
+func (rt *Router) Page(pattern string, h http.Handler) {
+	rt.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recordRoute(r)
+		h.ServeHTTP(w, r)
+	}))
+}
+
 // HandleFunc registers a handler function for op.
 func (rt *Router) HandleFunc(op Operation, h func(http.ResponseWriter, *http.Request)) {
 	rt.Handle(op, http.HandlerFunc(h))

@@ -32,6 +32,10 @@ type Deps struct {
 	Hasher   *crypto.Hasher
 	// Directory is the process's shared view of people and departments.
 	Directory Directory
+	// SelfURL is the loopback base URL of this process's own HTTP server
+	// (e.g. http://127.0.0.1:8080): where the portal reaches the API when
+	// both run in one process. Empty when nothing listens (document builds).
+	SelfURL string
 }
 
 // Directory reads the current people and departments snapshot.
