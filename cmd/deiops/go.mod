@@ -18,6 +18,8 @@ require (
 	google.golang.org/protobuf v1.36.11
 )
 
+require github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+
 require (
 	cel.dev/expr v0.25.2 // indirect
 	cloud.google.com/go v0.123.0 // indirect
@@ -72,6 +74,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cncf/xds/go v0.0.0-20260202195803-dba9d589def2 // indirect
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
+	github.com/deiops/deiops/services/portal v0.0.0
 	github.com/dgryski/go-farm v0.0.0-20240924180020-3414d57e47da // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/emicklei/go-restful/v3 v3.13.0 // indirect
@@ -237,3 +240,5 @@ replace (
 	github.com/deiops/deiops/services/resolution => ../../services/resolution
 	github.com/deiops/deiops/workflows => ../../workflows
 )
+
+replace github.com/deiops/deiops/services/portal => ../../services/portal
