@@ -4,15 +4,15 @@ import "time"
 
 // ReportRequest is the body of POST /v1/reports.
 type ReportRequest struct {
-	Category       string  `json:"category"`
-	Narrative      string  `json:"narrative"`
-	OccurredAt     string  `json:"occurred_at"` // RFC 3339
-	Department     string  `json:"department"`
-	Site           string  `json:"site"`
-	Involved       []Party `json:"involved,omitempty"`
+	Category       string   `json:"category"`
+	Narrative      string   `json:"narrative"`
+	OccurredAt     string   `json:"occurred_at"` // RFC 3339
+	Department     string   `json:"department"`
+	Site           string   `json:"site"`
+	Involved       []Party  `json:"involved,omitempty"`
 	Witnesses      []string `json:"witnesses,omitempty"`
-	DesiredOutcome string  `json:"desired_outcome"`
-	Anonymous      bool    `json:"anonymous"`
+	DesiredOutcome string   `json:"desired_outcome"`
+	Anonymous      bool     `json:"anonymous"`
 }
 
 // Party is one person involved, by role and optionally by name.
@@ -97,9 +97,9 @@ type Guidance struct {
 
 // GuidanceText is the document itself.
 type GuidanceText struct {
-	Title     string     `json:"title"`
-	Summary   string     `json:"summary"`
-	Steps     []struct {
+	Title   string `json:"title"`
+	Summary string `json:"summary"`
+	Steps   []struct {
 		Title  string `json:"title"`
 		Detail string `json:"detail"`
 	} `json:"steps"`

@@ -117,7 +117,9 @@ func (m *Manager) key(id string) string {
 	return "deiops:portal:session:" + m.o.Hasher.Hash("portal-session", id)
 }
 
-func (m *Manager) aad(id string) []byte { return crypto.AAD("portal-session", m.o.Hasher.Hash("portal-session", id)) }
+func (m *Manager) aad(id string) []byte {
+	return crypto.AAD("portal-session", m.o.Hasher.Hash("portal-session", id))
+}
 
 // Load returns the request's session, or nil when it has none or it ended.
 // A session in use has its idle clock restarted.

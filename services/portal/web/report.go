@@ -316,4 +316,6 @@ func (h *Handler) downloadReceipt(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(strings.ReplaceAll(body, "\n", "\r\n")))
 }
 
-func urlQuery(s string) string { return strings.NewReplacer("?", "%3F", "=", "%3D", "&", "%26").Replace(s) }
+func urlQuery(s string) string {
+	return strings.NewReplacer("?", "%3F", "=", "%3D", "&", "%26").Replace(s)
+}
