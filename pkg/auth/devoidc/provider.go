@@ -67,6 +67,8 @@ type Options struct {
 	// TokenTTL is the lifetime of access and ID tokens (default 1h).
 	CodeTTL, TokenTTL time.Duration
 	Logger            *slog.Logger
+	// Now is the clock of code expiry (default time.Now).
+	Now func() time.Time
 }
 
 // Provider is the OpenID provider.
@@ -118,6 +120,9 @@ func New(o Options) (*Provider, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	keys, err := auth.NewStaticKeys(o.Issuer.KeySet())
 	if err != nil {
@@ -267,7 +272,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.put(code, grant{clientID: c.ID, redirectURI: redirect, challenge: req.challenge, nonce: req.nonce,
-		scope: req.scope, persona: personas[i], expires: time.Now().Add(p.o.CodeTTL)})
+		scope: req.scope, persona: personas[i], expires: p.o.Now().Add(p.o.CodeTTL)})
 	v := url.Values{"code": {code}, "iss": {p.issuer.String()}}
 	if req.state != "" {
 		v.Set("state", req.state)
@@ -289,7 +294,7 @@ func hiddenFields(q url.Values) []field {
 func (p *Provider) put(code string, g grant) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := time.Now()
+	now := p.o.Now()
 	for k, v := range p.codes {
 		if now.After(v.expires) {
 			delete(p.codes, k)
@@ -311,7 +316,7 @@ func (p *Provider) take(code string) (grant, bool) {
 	defer p.mu.Unlock()
 	g, ok := p.codes[code]
 	delete(p.codes, code)
-	return g, ok && time.Now().Before(g.expires)
+	return g, ok && p.o.Now().Before(g.expires)
 }
 
 // TokenResponse is the token endpoint's answer.

@@ -51,6 +51,8 @@ type Options struct {
 	PublicURL *url.URL
 	TZ        *time.Location
 	Logger    *slog.Logger
+	// Now is the clock of sealed cookies and token expiry (default time.Now).
+	Now func() time.Time
 }
 
 // Handler serves every page.
@@ -79,6 +81,9 @@ func New(o Options) (*Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	h := &Handler{o: o, pages: map[string]*template.Template{}, assets: map[string]string{}}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/partials.html", "templates/"+name+".html")
@@ -106,9 +111,9 @@ func New(o Options) (*Handler, error) {
 		"object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action " + formAction
 	secure := o.Sessions.Secure()
 	h.inbox = session.SealedCookie{Name: secureName("deiops-inbox", secure), Purpose: "inbox", Path: "/inbox",
-		SameSite: http.SameSiteStrictMode, Secure: secure, TTL: o.Sessions.Idle(), Sealer: o.Sealer}
+		SameSite: http.SameSiteStrictMode, Secure: secure, TTL: o.Sessions.Idle(), Sealer: o.Sealer, Now: o.Now}
 	h.signinState = session.SealedCookie{Name: secureName("deiops-signin", secure), Purpose: "signin", Path: "/auth",
-		SameSite: http.SameSiteLaxMode, Secure: secure, TTL: 10 * time.Minute, Sealer: o.Sealer}
+		SameSite: http.SameSiteLaxMode, Secure: secure, TTL: 10 * time.Minute, Sealer: o.Sealer, Now: o.Now}
 	return h, nil
 }
 
@@ -238,7 +243,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request) *call {
 	if err != nil {
 		h.o.Logger.WarnContext(r.Context(), "portal session unavailable", "error", err)
 	}
-	if sess != nil && !sess.Data.TokenExpiry.IsZero() && time.Now().After(sess.Data.TokenExpiry) {
+	if sess != nil && !sess.Data.TokenExpiry.IsZero() && h.o.Now().After(sess.Data.TokenExpiry) {
 		// The API would refuse the token; the person signs in again.
 		_ = h.o.Sessions.End(r.Context(), w, r)
 		sess = nil
