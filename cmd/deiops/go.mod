@@ -18,7 +18,12 @@ require (
 	google.golang.org/protobuf v1.36.11
 )
 
-require github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+require (
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/chromedp/chromedp v0.23.0 // indirect
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+)
 
 require (
 	cel.dev/expr v0.25.2 // indirect

@@ -37,3 +37,26 @@ func TestForwardedForTrustsOnlyConfiguredProxies(t *testing.T) {
 		})
 	}
 }
+
+func TestNotFoundPageAnswersBrowsersOutsideTheAPI(t *testing.T) {
+	rt := NewRouter(RouterOptions{})
+	rt.NotFoundPage(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusNotFound)
+	}))
+	for _, tc := range []struct {
+		path, accept, want string
+	}{
+		{"/no/such/page", "text/html,application/xhtml+xml", "text/html"},
+		{"/no/such/page", "application/json", ProblemContentType},
+		{"/v1/nothing", "text/html", ProblemContentType},
+	} {
+		r := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		r.Header.Set("Accept", tc.accept)
+		w := httptest.NewRecorder()
+		rt.ServeHTTP(w, r)
+		if w.Code != http.StatusNotFound || w.Header().Get("Content-Type") != tc.want {
+			t.Errorf("GET %s (Accept %s): %d %s, want 404 %s", tc.path, tc.accept, w.Code, w.Header().Get("Content-Type"), tc.want)
+		}
+	}
+}

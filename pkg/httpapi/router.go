@@ -60,6 +60,8 @@ type Router struct {
 
 	mu  sync.RWMutex
 	ops []Operation
+	// notFoundPage answers unmatched page requests (see NotFoundPage).
+	notFoundPage http.Handler
 }
 
 // NewRouter returns a router serving GET /openapi.json.
@@ -118,6 +120,27 @@ func (rt *Router) Page(pattern string, h http.Handler) {
 	}))
 }
 
+// NotFoundPage answers the GET and HEAD requests that match nothing, are
+// outside the API (/v1/, /openapi.json) and accept HTML, with h (the
+// portal's "page not found"); API clients keep getting problems.
+func (rt *Router) NotFoundPage(h http.Handler) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.notFoundPage = h
+}
+
+func (rt *Router) pageNotFound(r *http.Request) http.Handler {
+	rt.mu.RLock()
+	h := rt.notFoundPage
+	rt.mu.RUnlock()
+	if h == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) ||
+		strings.HasPrefix(r.URL.Path, "/v1/") || r.URL.Path == "/openapi.json" ||
+		!strings.Contains(r.Header.Get("Accept"), "text/html") {
+		return nil
+	}
+	return h
+}
+
 // HandleFunc registers a handler function for op.
 func (rt *Router) HandleFunc(op Operation, h func(http.ResponseWriter, *http.Request)) {
 	rt.Handle(op, http.HandlerFunc(h))
@@ -134,6 +157,10 @@ func (rt *Router) Operations() []Operation {
 // ServeMux's plain-text page; 405 keeps its Allow header.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := rt.mux.Handler(r); pattern == "" {
+		if h := rt.pageNotFound(r); h != nil {
+			h.ServeHTTP(w, r)
+			return
+		}
 		rt.mux.ServeHTTP(&unmatchedWriter{ResponseWriter: w, r: r}, r)
 		return
 	}

@@ -113,6 +113,7 @@ func (s *Service) Name() string { return Name }
 func (s *Service) Routes(r *httpapi.Router) {
 	if s.web != nil {
 		s.web.Mount(r.Page)
+		r.NotFoundPage(s.web.NotFound())
 	}
 }
 

@@ -172,6 +172,11 @@ func (h *Handler) Mount(page func(pattern string, handler http.Handler)) {
 	page("GET /static/{file}", http.HandlerFunc(h.static))
 }
 
+// NotFound is the portal's "page not found" for paths nothing serves.
+func (h *Handler) NotFound() http.Handler {
+	return h.secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.notFound(w, r, h.begin(w, r)) }))
+}
+
 // secure sets the headers every page carries. Every page may show
 // restricted data or a form that leads to it, so none is cached or
 // referred.
