@@ -60,6 +60,15 @@ func (f reportForm) request(tz *time.Location, L i18n.Localizer) (apiclient.Repo
 	errs := fieldErrors{}
 	req := apiclient.ReportRequest{Category: f.Category, Narrative: f.Narrative, Department: f.Department, Site: f.Site,
 		DesiredOutcome: f.DesiredOutcome, Anonymous: f.Mode != "named"}
+	// Required fields are checked here too, so one send shows every
+	// missing answer (the date must be readable before the API can judge
+	// the rest).
+	for field, v := range map[string]string{"category": f.Category, "narrative": strings.TrimSpace(f.Narrative),
+		"department": f.Department, "site": f.Site, "desired_outcome": f.DesiredOutcome} {
+		if v == "" {
+			errs[field] = L.T("err.required")
+		}
+	}
 	clock := f.Time
 	if clock == "" {
 		clock = "12:00"

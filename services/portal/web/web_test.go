@@ -7,8 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -61,7 +61,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/reports":
 		var req apiclient.ReportRequest
 		_ = json.NewDecoder(r.Body).Decode(&req)
-		if req.Narrative == "" {
+		if req.Narrative == "API-REJECT" {
 			problem(http.StatusUnprocessableEntity, apiclient.FieldError{Field: "narrative", Reason: "is required"},
 				apiclient.FieldError{Field: "involved[0].role", Reason: "must be one of patient, attending"})
 			return
@@ -389,7 +389,18 @@ func TestAPIFieldErrorsAreShownNextToTheirFieldsInTheReportersLanguage(t *testin
 	b := e.browser()
 	_, page := b.get("/report?mode=anonymous&lang=es")
 	form := reportForm(token(t, page, 0))
-	form.Set("narrative", "")
+	form.Set("narrative", "    ")
+	form.Set("occurred_date", "")
+	form.Set("lang", "es")
+	// Every missing answer is reported at once, by the portal itself.
+	_, local := b.post("/report/receipt", form)
+	for _, id := range []string{"narrative", "occurred_date"} {
+		if !strings.Contains(local, `href="#`+id+`"`) {
+			t.Errorf("the error summary lacks %s", id)
+		}
+	}
+	form = reportForm(token(t, local, 0))
+	form.Set("narrative", "API-REJECT")
 	form.Set("lang", "es")
 	form.Set("witnesses", "WITNESS-KEPT")
 	resp, body := b.post("/report/receipt", form)

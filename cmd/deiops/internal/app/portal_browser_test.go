@@ -105,6 +105,8 @@ func startPortalStack(t *testing.T) portalStack {
 	cfg.HTTP.PublicURL = base
 	cfg.Portal.IssuerURL = op.URL
 	cfg.Portal.ClientSecret = portalClientSecret
+	// The race detector and a shared two-core machine slow every call.
+	cfg.Portal.APITimeout = 30 * time.Second
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +164,9 @@ func (v visitor) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 		lctx, lcancel := v.bounded()
 		defer lcancel()
 		loc, _ := chromedp.Run(lctx, chromedp.Location())
-		v.t.Fatalf("%s: %s (at %s): %v", v.name, what, loc, err) // never the page text: it may hold a secret
+		// The heading says which page it is; never the page text (it may hold a secret).
+		h1, _ := chromedp.Run(lctx, chromedp.Evaluate[string](`(document.querySelector("h1") || {}).textContent || ""`))
+		v.t.Fatalf("%s: %s (at %s, page %q): %v", v.name, what, loc, h1, err)
 	}
 }
 
@@ -509,4 +513,3 @@ func TestPortalInAHeadlessBrowser(t *testing.T) {
 	}
 	t.Logf("axe-core: %d pages audited", audits)
 }
-
