@@ -166,7 +166,7 @@ Every problem with required values, reported at once so that one
 {{- $errs = append $errs "redis.auth is set but redis.url is empty" }}
 {{- end }}
 {{- if and (eq $v.mode "microservices") (eq (include "deiops.componentNames" . | fromJsonArray | len) 0) }}
-{{- $errs = append $errs "mode=microservices needs at least one of components.awareness, components.connection, components.resolution enabled" }}
+{{- $errs = append $errs "mode=microservices needs at least one of components.awareness, components.connection, components.resolution, components.portal enabled" }}
 {{- end }}
 {{- if and $v.portal.issuerUrl (not $v.portal.clientSecret) (not $v.portal.existingSecret) }}
 {{- $errs = append $errs "portal.issuerUrl needs portal.clientSecret or portal.existingSecret (DEIOPS_PORTAL_CLIENT_SECRET: the portal is a confidential client)" }}
