@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/deiops/deiops/services/portal/apiclient"
 	"github.com/deiops/deiops/services/portal/session"
@@ -74,7 +75,10 @@ func (h *Handler) guidance(w http.ResponseWriter, r *http.Request) {
 // safeNext keeps a post-sign-in target on this site: a path, never a
 // scheme, a host or a protocol-relative URL.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	// Browsers drop tabs and newlines and read \ as /, so "/\t/evil" would
+	// leave the site: no control character and no backslash at all.
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
+		strings.IndexFunc(next, unicode.IsControl) >= 0 {
 		return "/my/cases"
 	}
 	return next

@@ -526,3 +526,14 @@ func TestEveryMessageKeyExistsInEveryLanguage(t *testing.T) {
 		}
 	}
 }
+
+func TestSignInReturnsOnlyToThisSite(t *testing.T) {
+	for next, want := range map[string]string{
+		"/report?mode=named": "/report?mode=named", "": "/my/cases", "https://evil.example/": "/my/cases",
+		"//evil.example": "/my/cases", "/\\evil.example": "/my/cases", "/\t/evil.example": "/my/cases", "/\n/evil": "/my/cases",
+	} {
+		if got := web.SafeNext(next); got != want {
+			t.Errorf("next %q goes to %q, want %q", next, got, want)
+		}
+	}
+}
