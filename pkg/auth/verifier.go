@@ -298,6 +298,10 @@ func headerAlg(encoded string) (jose.SignatureAlgorithm, error) {
 	return jose.SignatureAlgorithm(h.Alg), nil
 }
 
+// RolesAt reads the role claim at path from decoded claims, as the
+// Verifier does (relying parties such as the portal read ID tokens with it).
+func RolesAt(claims map[string]any, path string) []string { return rolesAt(claims, path) }
+
 // rolesAt reads the role claim at path. A claim named exactly path wins
 // (providers use URLs with dots as claim names); otherwise path is walked
 // through nested objects, as in "realm_access.roles". The value may be a

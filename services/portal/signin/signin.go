@@ -19,12 +19,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/deiops/deiops/pkg/auth"
 )
 
 // Options configures a Client.
@@ -199,7 +200,11 @@ func (c *Client) Finish(ctx context.Context, q url.Values, st Pending) (Identity
 	if exp.IsZero() {
 		exp = idt.Expiry
 	}
-	return Identity{Subject: idt.Subject, Name: name, Roles: rolesAt(claims, c.o.RoleClaim),
+	roleClaim := c.o.RoleClaim
+	if roleClaim == "" {
+		roleClaim = "roles"
+	}
+	return Identity{Subject: idt.Subject, Name: name, Roles: auth.RolesAt(claims, roleClaim),
 		AccessToken: tok.AccessToken, IDToken: raw, Expiry: exp}, nil
 }
 
@@ -239,38 +244,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// rolesAt reads a role claim (dotted path; a claim named exactly path
-// wins), as the API's verifier does.
-func rolesAt(claims map[string]any, path string) []string {
-	if path == "" {
-		path = "roles"
-	}
-	val, ok := claims[path]
-	if !ok {
-		var cur any = claims
-		for _, seg := range strings.Split(path, ".") {
-			m, isObj := cur.(map[string]any)
-			if !isObj {
-				return nil
-			}
-			if cur, ok = m[seg]; !ok {
-				return nil
-			}
-		}
-		val = cur
-	}
-	var out []string
-	switch x := val.(type) {
-	case string:
-		out = strings.Fields(x)
-	case []any:
-		for _, e := range x {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
 }
