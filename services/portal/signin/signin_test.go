@@ -23,8 +23,10 @@ func TestSignInWithCodeAndPKCE(t *testing.T) {
 	dev, _ := auth.NewDevIssuer("", auth.DevIssuerOptions{Issuer: op.URL})
 	const redirect = "http://127.0.0.1:1/auth/callback"
 	p, err := devoidc.New(devoidc.Options{Issuer: dev,
-		Clients:  []devoidc.Client{{ID: "deiops-portal", Secret: "a-secret-of-enough-length", RedirectURIs: []string{redirect}}},
-		Personas: func(context.Context) ([]devoidc.Persona, error) { return []devoidc.Persona{{Subject: "res1", Name: "Mei Chen", Roles: []string{"resident"}}}, nil },
+		Clients: []devoidc.Client{{ID: "deiops-portal", Secret: "a-secret-of-enough-length", RedirectURIs: []string{redirect}}},
+		Personas: func(context.Context) ([]devoidc.Persona, error) {
+			return []devoidc.Persona{{Subject: "res1", Name: "Mei Chen", Roles: []string{"resident"}}}, nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
