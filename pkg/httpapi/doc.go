@@ -16,6 +16,10 @@
 // limiting them per IP would make them throttle each other. Requests that
 // match no route, or fail authentication, are answered before it.
 //
+// Router.Page mounts plain handlers (the portal's pages) that take the
+// outer chain but not the per-route part, and are not in the OpenAPI
+// document; Router.NotFoundPage answers browsers outside the API.
+//
 // /healthz, /readyz and /metrics bypass that chain so probes and scrapes are
 // neither rate limited nor logged.
 //
