@@ -36,14 +36,18 @@ const (
 type fakeAPI struct {
 	mu          sync.Mutex
 	calls       []string
+	bodies      []string
 	idempotency []string
 	forwarded   []string
 	reports     atomic.Int64
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	f.mu.Lock()
 	f.calls = append(f.calls, r.Method+" "+r.URL.Path)
+	f.bodies = append(f.bodies, string(body))
 	f.forwarded = append(f.forwarded, r.Header.Get("X-Forwarded-For"))
 	if k := r.Header.Get("Idempotency-Key"); k != "" {
 		f.idempotency = append(f.idempotency, k)
@@ -56,7 +60,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	view := apiclient.ReporterView{ID: "c-1", Status: "submitted", Category: "racism", OpenedAt: time.Now(),
 		Timeline: []apiclient.Step{{At: time.Now(), Action: "submit"}},
-		Messages: []apiclient.Message{{ID: 1, From: "handler", At: time.Now(), Text: "We received it."}}}
+		Messages: []apiclient.Message{{ID: 1, From: "handler", At: time.Now(), Text: "We received it."}},
+		Checkins: []apiclient.Checkin{{Number: 1, Of: 3, DueAt: time.Now().Add(time.Hour)}}}
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/reports":
 		var req apiclient.ReportRequest
@@ -216,6 +221,16 @@ func token(t *testing.T, body string, n int) string {
 	return m[n][1]
 }
 
+// formToken is the token of the page's form that posts to action.
+func formToken(t *testing.T, body, action string) string {
+	t.Helper()
+	m := regexp.MustCompile(`action="` + regexp.QuoteMeta(action) + `"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("the page has no form posting to %s", action)
+	}
+	return m[1]
+}
+
 func reportForm(tok string) url.Values {
 	return url.Values{"csrf": {tok}, "mode": {"anonymous"}, "category": {"racism"}, "narrative": {narrative},
 		"occurred_date": {"2026-11-20"}, "department": {"med"}, "site": {"north"}, "desired_outcome": {"informal_support"},
@@ -359,7 +374,7 @@ func TestAnonymousReporterGetsNoCookieUntilTheInboxAndTheSecretStaysOutOfURLsAnd
 	if !strings.Contains(inbox, "We received it.") {
 		t.Fatal("the open inbox does not show the conversation")
 	}
-	resp, _ = b.post("/inbox/messages", url.Values{"csrf": {token(t, inbox, 0)}, "text": {"MESSAGE-CANARY"}})
+	resp, _ = b.post("/inbox/messages", url.Values{"csrf": {formToken(t, inbox, "/inbox/messages")}, "text": {"MESSAGE-CANARY"}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("message: %d", resp.StatusCode)
 	}
@@ -535,5 +550,26 @@ func TestSignInReturnsOnlyToThisSite(t *testing.T) {
 		if got := web.SafeNext(next); got != want {
 			t.Errorf("next %q goes to %q, want %q", next, got, want)
 		}
+	}
+}
+
+func TestAnonymousReporterAnswersACheckin(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	_, open := b.get("/inbox")
+	b.post("/inbox", url.Values{"csrf": {token(t, open, 0)}, "case_key": {testKey}, "secret": {testSecret}})
+	_, inbox := b.get("/inbox?lang=es")
+	if !strings.Contains(inbox, "Seguimiento 1 de 3") || !strings.Contains(inbox, `action="/inbox/checkins/1"`) {
+		t.Fatal("the pending check-in is not offered")
+	}
+	resp, _ := b.post("/inbox/checkins/1", url.Values{"csrf": {formToken(t, inbox, "/inbox/checkins/1")}, "retaliation": {"yes"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("answer: %d", resp.StatusCode)
+	}
+	e.api.mu.Lock()
+	defer e.api.mu.Unlock()
+	last := len(e.api.calls) - 1
+	if e.api.calls[last] != "POST /v1/anonymous/case/checkins/1" || !strings.Contains(e.api.bodies[last], `"retaliation":true`) {
+		t.Fatalf("the API got %s %s", e.api.calls[last], e.api.bodies[last])
 	}
 }
