@@ -58,7 +58,7 @@ func New(d platform.Deps) (*Service, error) {
 	if apiBase == "" {
 		return nil, errors.New("portal: DEIOPS_PORTAL_API_URL is required when the process does not serve the API itself")
 	}
-	api, err := apiclient.New(apiBase, cfg.APITimeout)
+	api, err := apiclient.New(apiBase, cfg.APITimeout, d.Propagator)
 	if err != nil {
 		return nil, fmt.Errorf("portal: %w", err)
 	}

@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // Headers of the API this client speaks.
@@ -40,10 +42,12 @@ const maxResponseBytes = 4 << 20
 type Client struct {
 	base *url.URL
 	http *http.Client
+	prop propagation.TextMapPropagator
 }
 
 // New returns a client of the API at base (e.g. http://127.0.0.1:8080).
-func New(base string, timeout time.Duration) (*Client, error) {
+// prop, when not nil, puts the caller's trace context on every request.
+func New(base string, timeout time.Duration, prop ...propagation.TextMapPropagator) (*Client, error) {
 	u, err := url.Parse(strings.TrimSuffix(base, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("apiclient: base URL %q must be an absolute http(s) URL", base)
@@ -51,11 +55,15 @@ func New(base string, timeout time.Duration) (*Client, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	return &Client{base: u, http: &http.Client{
+	c := &Client{base: u, http: &http.Client{
 		Timeout: timeout,
 		// The API never redirects; following one could carry credentials elsewhere.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}, nil
+	}}
+	if len(prop) > 0 {
+		c.prop = prop[0]
+	}
+	return c, nil
 }
 
 // Caller is who a call is made for.
@@ -124,6 +132,9 @@ func (c *Client) do(ctx context.Context, method, path string, who Caller, body, 
 		return fmt.Errorf("apiclient: %s %s: %w", method, path, err)
 	}
 	h := req.Header
+	if c.prop != nil {
+		c.prop.Inject(ctx, propagation.HeaderCarrier(h))
+	}
 	h.Set("Accept", "application/json")
 	if body != nil {
 		h.Set("Content-Type", "application/json")

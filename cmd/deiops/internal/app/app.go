@@ -197,7 +197,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	}
 
 	a.deps = platform.Deps{Config: cfg, Logger: a.log, Bus: a.bus, Temporal: a.temporal, Keyring: keyring, Hasher: hasher,
-		Directory: a.directory, SelfURL: selfURL(a.listener.Addr())}
+		Directory: a.directory, SelfURL: selfURL(a.listener.Addr()), Propagator: a.tel.Propagator}
 	if a.redis != nil {
 		a.deps.Redis = a.redis
 	}
