@@ -122,12 +122,14 @@ type App struct {
 func New(ctx context.Context, o Options) (a *App, err error) {
 	cfg := o.Config
 	a = &App{cfg: cfg}
+	// A failing return sets a to nil; the clean-up works on what was built.
+	built := a
 	defer func() {
 		if err != nil {
-			if a.listener != nil && o.Listener == nil {
-				_ = a.listener.Close()
+			if built.listener != nil && o.Listener == nil {
+				_ = built.listener.Close()
 			}
-			a.close(context.Background())
+			built.close(context.Background())
 		}
 	}()
 	// Listening comes first so that targets know the process's own

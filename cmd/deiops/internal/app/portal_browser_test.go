@@ -158,7 +158,7 @@ type visitor struct {
 
 func (v visitor) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	v.t.Helper()
-	ctx, cancel := context.WithTimeout(v.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(v.ctx, 60*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		lctx, lcancel := v.bounded()
@@ -170,9 +170,11 @@ func (v visitor) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// bounded is the visitor's context with a deadline, for one action.
+// bounded is the visitor's context with a deadline, for one action: long
+// enough for a loaded two-core machine running the race detector, short
+// enough that a stuck page fails the test with its name.
 func (v visitor) bounded() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(v.ctx, 30*time.Second)
+	return context.WithTimeout(v.ctx, 60*time.Second)
 }
 
 func (v visitor) eval(js string) string {
@@ -193,7 +195,7 @@ func (v visitor) open(path string) {
 
 func (v visitor) text(sel string) string {
 	v.t.Helper()
-	ctx, cancel := context.WithTimeout(v.ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(v.ctx, 60*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
