@@ -6,14 +6,18 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: test unit fuzz vet workflowcheck build build-standalone docs docs-check bench bench-bus clean
+.PHONY: test unit portal-test-deps fuzz vet workflowcheck build build-standalone docs docs-check bench bench-bus clean
 
 ## test: everything CI runs — vet, standalone module builds, race tests, doc drift, short fuzz runs
 test: vet workflowcheck build-standalone unit docs-check fuzz
 
-## unit: race-enabled tests of every module
-unit:
+## unit: race-enabled tests of every module (the portal's browser tests need axe-core: portal-test-deps)
+unit: portal-test-deps
 	@set -e; for m in $(MODULES); do echo "== go test $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 20m ./...); done
+
+## portal-test-deps: axe-core for the portal's browser tests, from the npm registry into .cache/ (once)
+portal-test-deps:
+	@bash scripts/portal-test-deps.sh
 
 ## vet: go vet over every module
 vet:

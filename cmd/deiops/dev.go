@@ -38,7 +38,18 @@ func cmdDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if env.Redis != nil {
 		redis += " (in-process)"
 	}
+	go func() {
+		seeded, err := devenv.SeedDirectory(ctx, "http://"+env.HTTPAddr, env.DevIssuer)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			fmt.Fprintf(stdout, "deiops dev: the development directory was not seeded: %v\n", err)
+		case seeded:
+			fmt.Fprintf(stdout, "deiops dev: seeded the development directory (%d people to sign in as)\n", len(devenv.Personas()))
+		}
+	}()
 	fmt.Fprintf(stdout, `deiops dev is starting (infrastructure up in %s)
+  Portal       http://%s/   (report a concern; staff sign in with a persona at the dev identity provider)
+  Identity     %s   (development OpenID provider: persona picker, no passwords)
   API          http://%s   (OpenAPI: /openapi.json, health: /readyz, metrics: /metrics)
   NATS         %s
   Temporal     %s (namespace %s)
@@ -47,7 +58,7 @@ func cmdDev(ctx context.Context, args []string, stdout io.Writer) error {
   Dev token    %s
   Try          curl -H "Authorization: Bearer $TOKEN" -X POST http://%s/v1/probes
                deiops events tail 'deiops.internal.>'    (with DEIOPS_NATS_URL=%s)
-`, time.Since(start).Round(time.Millisecond), env.HTTPAddr, env.NATS.URL(), env.Temporal.HostPort(), env.Config.Temporal.Namespace,
+`, time.Since(start).Round(time.Millisecond), env.HTTPAddr, env.OIDCURL, env.HTTPAddr, env.NATS.URL(), env.Temporal.HostPort(), env.Config.Temporal.Namespace,
 		redis, *data, token, env.HTTPAddr, env.NATS.URL())
 	return a.Run(ctx)
 }

@@ -3,6 +3,8 @@ module github.com/deiops/deiops/cmd/deiops
 go 1.26.8
 
 require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
 	github.com/deiops/deiops/pkg v0.0.0
 	github.com/deiops/deiops/services/awareness v0.0.0
 	github.com/deiops/deiops/services/connection v0.0.0
@@ -17,6 +19,8 @@ require (
 	go.temporal.io/server v1.32.1
 	google.golang.org/protobuf v1.36.11
 )
+
+require github.com/coreos/go-oidc/v3 v3.21.0 // indirect
 
 require (
 	cel.dev/expr v0.25.2 // indirect
@@ -72,6 +76,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cncf/xds/go v0.0.0-20260202195803-dba9d589def2 // indirect
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
+	github.com/deiops/deiops/services/portal v0.0.0
 	github.com/dgryski/go-farm v0.0.0-20240924180020-3414d57e47da // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/emicklei/go-restful/v3 v3.13.0 // indirect
@@ -238,3 +243,5 @@ replace (
 	github.com/deiops/deiops/services/resolution => ../../services/resolution
 	github.com/deiops/deiops/workflows => ../../workflows
 )
+
+replace github.com/deiops/deiops/services/portal => ../../services/portal

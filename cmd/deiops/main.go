@@ -1,6 +1,6 @@
 // Command deiops runs the deiops platform.
 //
-//	deiops serve [--target=all|awareness,connection,resolution]
+//	deiops serve [--target=all|awareness,connection,resolution,portal]
 //	deiops dev [--data=.deiops]
 //	deiops provision
 //	deiops config
@@ -41,7 +41,7 @@ func main() {
 const usage = `deiops — diversity, equity and inclusion operations for hospitals and training programs
 
 Usage:
-  deiops serve [--target=all|awareness,connection,resolution]   run service targets (config from DEIOPS_* env)
+  deiops serve [--target=all|awareness,connection,resolution,portal]  run service targets (config from DEIOPS_* env)
   deiops dev [--data=DIR]                                        run everything with embedded NATS, Temporal and Redis
   deiops provision                                               create or update streams (idempotent), then exit
   deiops config [--markdown]                                     print every setting with its default

@@ -191,8 +191,8 @@ func TestInvalidValuesFailWithTheValueToSet(t *testing.T) {
 		{"temporal client cert without secret", mono, []string{"temporal.tls.enabled=true", "temporal.tls.certKey=tls.crt", "temporal.tls.keyKey=tls.key"}, "temporal.tls.certKey needs temporal.tls.existingSecret"},
 		{"temporal tls secret while tls off", mono, []string{"temporal.tls.existingSecret=t"}, "temporal.tls.existingSecret is set but temporal.tls.enabled is false"},
 		{"keyring without id", mono, []string{"secrets.cryptoKeyring=AAAA"}, "secrets.cryptoKeyring must look like id:base64(32 bytes)"},
-		{"no component enabled", micro, []string{"components.awareness.enabled=false", "components.connection.enabled=false", "components.resolution.enabled=false"}, "mode=microservices needs at least one of components.awareness"},
-		{"ingress path to a disabled component", micro, []string{"components.connection.enabled=false"}, "ingress.hosts[0].paths[2].component must name an enabled component (awareness, resolution) that serves /v1/connection"},
+		{"no component enabled", micro, []string{"components.awareness.enabled=false", "components.connection.enabled=false", "components.resolution.enabled=false", "components.portal.enabled=false"}, "mode=microservices needs at least one of components.awareness"},
+		{"ingress path to a disabled component", micro, []string{"components.connection.enabled=false"}, "ingress.hosts[0].paths[2].component must name an enabled component (awareness, resolution, portal) that serves /v1/connection"},
 		{"HPA without cpu request", mono, []string{"monolithic.autoscaling.enabled=true", "monolithic.resources.requests.cpu=null"}, "monolithic.autoscaling.enabled needs monolithic.resources.requests.cpu"},
 		{"custom metric without name", micro, []string{"components.resolution.autoscaling.customMetric.name="}, "components.resolution.autoscaling.customMetric.enabled needs customMetric.name"},
 		{"PDB that blocks drains", micro, []string{"components.connection.podDisruptionBudget.minAvailable=2"}, "components.connection.podDisruptionBudget.minAvailable (2) must be below the replica count (2)"},
@@ -293,12 +293,12 @@ func TestModes(t *testing.T) {
 		t.Fatalf("monolithic mode runs %v, want one Deployment with --target=all", got)
 	}
 	_, micro := render(t, filepath.Join(chartDir, "ci", "microservices-values.yaml"))
-	want := []string{"serve --target=awareness", "serve --target=connection", "serve --target=resolution"}
+	want := []string{"serve --target=awareness", "serve --target=connection", "serve --target=portal", "serve --target=resolution"}
 	if got := targets(byKind[*appsv1.Deployment](micro)); !slices.Equal(got, want) {
 		t.Fatalf("microservices mode runs %v, want %v", got, want)
 	}
-	if n := len(byKind[*corev1.Service](micro)); n != 3 {
-		t.Fatalf("microservices mode renders %d Services, want 3", n)
+	if n := len(byKind[*corev1.Service](micro)); n != 4 {
+		t.Fatalf("microservices mode renders %d Services, want 4", n)
 	}
 	// Autoscaling on awareness and resolution; resolution also on a Pods metric.
 	hpas := map[string]*autoscalingv2.HorizontalPodAutoscaler{}
@@ -327,7 +327,7 @@ func TestModes(t *testing.T) {
 	for _, p := range ing[0].Spec.Rules[0].HTTP.Paths {
 		routes[p.Path] = p.Backend.Service.Name
 	}
-	if routes["/v1/connection"] != release+"-connection" || routes["/v1/probes"] != release+"-resolution" {
+	if routes["/v1/connection"] != release+"-connection" || routes["/v1/probes"] != release+"-resolution" || routes["/"] != release+"-portal" {
 		t.Fatalf("ingress routes %v", routes)
 	}
 }
@@ -394,6 +394,22 @@ func TestSettingsReachTheBinary(t *testing.T) {
 	for k, v := range want {
 		if m[k] != v {
 			t.Errorf("microservices: %s = %q, want %q", k, m[k], v)
+		}
+	}
+	// The portal calls the resolution component, signs in with its client
+	// secret from the Secret, and the API believes the portal's pods about
+	// reporters' addresses.
+	pm := env(micro, release+"-portal")
+	for k, v := range map[string]string{
+		"DEIOPS_PORTAL_API_URL":       "http://" + release + "-resolution:80",
+		"DEIOPS_PORTAL_ISSUER_URL":    "https://login.example.org/realms/hospital",
+		"DEIOPS_PORTAL_CLIENT_SECRET": "secret:deiops/portal-client-secret",
+		"DEIOPS_PORTAL_TIME_ZONE":     "America/Chicago",
+		"DEIOPS_HTTP_TRUSTED_PROXIES": "10.244.0.0/16",
+		"OTEL_SERVICE_NAME":           "deiops-portal",
+	} {
+		if pm[k] != v {
+			t.Errorf("microservices portal: %s = %q, want %q", k, pm[k], v)
 		}
 	}
 	// Kubernetes expands $(REDIS_PASSWORD) only from a variable defined earlier.

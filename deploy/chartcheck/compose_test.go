@@ -17,7 +17,7 @@ import (
 	"github.com/deiops/deiops/pkg/config"
 )
 
-var deiopsTargets = []string{"awareness", "connection", "resolution"}
+var deiopsTargets = []string{"awareness", "connection", "resolution", "portal"}
 
 func readCompose(t *testing.T) ([]byte, Compose) {
 	t.Helper()

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +37,11 @@ const (
 type DevIssuerOptions struct {
 	// Issuer is the iss claim; default DefaultDevIssuer.
 	Issuer string
+	// Aliases are further iss values signed with the same key, e.g. the URL
+	// at which deiops dev serves it as an OpenID provider (that URL can
+	// change between runs with the port, while tokens minted by
+	// `deiops token` keep Issuer). Verifiers in dev mode accept them all.
+	Aliases []string
 	// Audience is the aud claim; default "deiops".
 	Audience string
 	// RoleClaim is where roles go, a dotted path as in config.Auth; default "roles".
@@ -48,6 +55,7 @@ type DevIssuerOptions struct {
 // (`deiops token`) can mint them. Never trust it in production.
 type DevIssuer struct {
 	issuer, audience, roleClaim string
+	aliases                     []string
 	now                         func() time.Time
 	kid                         string
 	signer                      jose.Signer
@@ -100,7 +108,7 @@ func NewDevIssuer(keyFile string, opts DevIssuerOptions) (*DevIssuer, error) {
 		return nil, fmt.Errorf("dev issuer: signer: %w", err)
 	}
 	return &DevIssuer{
-		issuer: opts.Issuer, audience: opts.Audience, roleClaim: opts.RoleClaim, now: opts.Now,
+		issuer: opts.Issuer, aliases: append([]string(nil), opts.Aliases...), audience: opts.Audience, roleClaim: opts.RoleClaim, now: opts.Now,
 		kid: pub.KeyID, signer: signer, public: pub, jwks: jwks,
 	}, nil
 }
@@ -108,11 +116,51 @@ func NewDevIssuer(keyFile string, opts DevIssuerOptions) (*DevIssuer, error) {
 // Issuer is the iss of minted tokens.
 func (d *DevIssuer) Issuer() string { return d.issuer }
 
+// Issuers are every iss value this issuer signs: Issuer, then the aliases.
+func (d *DevIssuer) Issuers() []string { return append([]string{d.issuer}, d.aliases...) }
+
+// As returns a copy of d that mints tokens with iss, which must be one of
+// Issuers. It shares the key.
+func (d *DevIssuer) As(iss string) (*DevIssuer, error) {
+	if !slices.Contains(d.Issuers(), iss) {
+		return nil, fmt.Errorf("dev issuer: %q is not one of its issuers", iss)
+	}
+	c := *d
+	c.issuer = iss
+	c.aliases = nil
+	for _, a := range d.Issuers() {
+		if a != iss {
+			c.aliases = append(c.aliases, a)
+		}
+	}
+	return &c, nil
+}
+
+// Audience is the aud of minted tokens.
+func (d *DevIssuer) Audience() string { return d.audience }
+
+// Now is the issuer's clock.
+func (d *DevIssuer) Now() time.Time { return d.now() }
+
 // KeyID is the kid of the signing key (its RFC 7638 thumbprint).
 func (d *DevIssuer) KeyID() string { return d.kid }
 
 // Mint signs an access token for sub with roles, valid for ttl.
 func (d *DevIssuer) Mint(sub string, roles []string, ttl time.Duration) (string, error) {
+	return d.MintWith(sub, roles, ttl, MintOptions{})
+}
+
+// MintOptions adjusts MintWith.
+type MintOptions struct {
+	// Audience replaces the issuer's audience (an ID token is for the client).
+	Audience string
+	// Extra claims (azp, nonce, name, ...); they never override iss, sub,
+	// aud, exp, nbf, iat, jti or the role claim.
+	Extra map[string]any
+}
+
+// MintWith is Mint with the options an OpenID provider needs.
+func (d *DevIssuer) MintWith(sub string, roles []string, ttl time.Duration, o MintOptions) (string, error) {
 	if sub == "" {
 		return "", fmt.Errorf("mint dev token: subject is required")
 	}
@@ -127,7 +175,7 @@ func (d *DevIssuer) Mint(sub string, roles []string, ttl time.Duration) (string,
 	std := jwt.Claims{
 		Issuer:    d.issuer,
 		Subject:   sub,
-		Audience:  jwt.Audience{d.audience},
+		Audience:  jwt.Audience{cmp.Or(o.Audience, d.audience)},
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
 		Expiry:    jwt.NewNumericDate(now.Add(ttl)),
@@ -136,7 +184,11 @@ func (d *DevIssuer) Mint(sub string, roles []string, ttl time.Duration) (string,
 	if roles == nil {
 		roles = []string{}
 	}
-	tok, err := jwt.Signed(d.signer).Claims(std).Claims(nestClaim(d.roleClaim, roles)).Serialize()
+	b := jwt.Signed(d.signer)
+	if len(o.Extra) > 0 {
+		b = b.Claims(o.Extra)
+	}
+	tok, err := b.Claims(std).Claims(nestClaim(d.roleClaim, roles)).Serialize()
 	if err != nil {
 		return "", fmt.Errorf("mint dev token: %w", err)
 	}

@@ -39,7 +39,9 @@ func asymmetricAlgorithms() []jose.SignatureAlgorithm {
 // audience, expiry (required), not-before and issued-at with leeway, and a
 // subject. Safe for concurrent use.
 type Verifier struct {
-	issuer    string
+	issuer string
+	// aliases are further accepted iss values (the dev issuer's).
+	aliases   []string
 	audience  string
 	algs      []jose.SignatureAlgorithm
 	roleClaim string
@@ -143,8 +145,13 @@ func NewVerifier(cfg config.Auth, opts ...VerifierOption) (*Verifier, error) {
 		}
 		if v.issuer == "" {
 			v.issuer = dev.Issuer()
-		} else if v.issuer != dev.Issuer() {
+		} else if !slices.Contains(dev.Issuers(), v.issuer) {
 			return nil, fmt.Errorf("auth verifier: issuer %q differs from the dev issuer %q", v.issuer, dev.Issuer())
+		}
+		for _, iss := range dev.Issuers() {
+			if iss != v.issuer {
+				v.aliases = append(v.aliases, iss)
+			}
 		}
 		if !slices.Contains(v.algs, devAlgorithm) {
 			return nil, fmt.Errorf("auth verifier: dev issuer signs with %s, which DEIOPS_AUTH_ALGORITHMS does not allow", devAlgorithm)
@@ -253,7 +260,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 
 func (v *Verifier) checkClaims(c jwt.Claims) error {
 	now := v.now()
-	if c.Issuer != v.issuer {
+	if c.Issuer != v.issuer && !slices.Contains(v.aliases, c.Issuer) {
 		return fmt.Errorf("%w: want %q", ErrIssuer, v.issuer)
 	}
 	if !c.Audience.Contains(v.audience) {
@@ -290,6 +297,10 @@ func headerAlg(encoded string) (jose.SignatureAlgorithm, error) {
 	}
 	return jose.SignatureAlgorithm(h.Alg), nil
 }
+
+// RolesAt reads the role claim at path from decoded claims, as the
+// Verifier does (relying parties such as the portal read ID tokens with it).
+func RolesAt(claims map[string]any, path string) []string { return rolesAt(claims, path) }
 
 // rolesAt reads the role claim at path. A claim named exactly path wins
 // (providers use URLs with dots as claim names); otherwise path is walked

@@ -11,8 +11,10 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -29,7 +31,7 @@ const Prefix = "DEIOPS"
 
 // Config is the whole configuration of one deiops process.
 type Config struct {
-	Target       string        `envconfig:"TARGET" default:"all" desc:"Which service targets this process runs: all, or a comma-separated list of awareness, connection, resolution"`
+	Target       string        `envconfig:"TARGET" default:"all" desc:"Which service targets this process runs: all, or a comma-separated list of awareness, connection, resolution, portal"`
 	Installation string        `envconfig:"INSTALLATION" default:"deiops" desc:"Name of this installation (lowercase letters, digits, '.', '_', '-'); every event's ce-source is /<installation>/<service> (or /<installation>/platform), whichever process publishes it"`
 	HTTPAddr     string        `envconfig:"HTTP_ADDR" default:":8080" desc:"Listen address of the HTTP API (every target of the process shares it)"`
 	LogLevel     string        `envconfig:"LOG_LEVEL" default:"info" desc:"Log level: debug, info, warn, error"`
@@ -45,6 +47,7 @@ type Config struct {
 	Privacy    Privacy
 	Notify     Notify
 	Resolution Resolution
+	Portal     Portal
 }
 
 // NATS configures the connection to NATS JetStream, the system of record.
@@ -93,6 +96,33 @@ type HTTP struct {
 	RateBurst      int           `envconfig:"RATE_BURST" default:"100" desc:"Burst above the steady rate per client"`
 	IdempotencyTTL time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h" desc:"How long a POST result is replayed for the same Idempotency-Key"`
 	PublicURL      string        `envconfig:"PUBLIC_URL" default:"http://localhost:8080" desc:"External base URL used in links (notifications, OpenAPI servers)"`
+	TrustedProxies []string      `envconfig:"TRUSTED_PROXIES" default:"127.0.0.0/8,::1/128" desc:"Peers (CIDRs) whose X-Forwarded-For names the client address that rate limits key on, e.g. the portal or an ingress; others are the client themselves"`
+}
+
+// TrustedProxyPrefixes parses TrustedProxies; a bare address is a
+// single-address prefix.
+func (h HTTP) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range h.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an address or CIDR", s)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or CIDR", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Auth configures OIDC bearer-token verification.
@@ -190,13 +220,66 @@ type Notify struct {
 // plain URI-reference.
 var installationName = regexp.MustCompile(`^` + events.InstallationPattern + `$`)
 
-func validTarget(t string) bool {
-	switch t {
-	case "awareness", "connection", "resolution":
-		return true
-	}
-	return false
+// Portal configures the web portal target: staff sign-in with OIDC
+// (authorization code + PKCE, a confidential client), its sessions, and
+// the API it calls on behalf of people.
+type Portal struct {
+	APIURL       string        `envconfig:"API_URL" desc:"Base URL of the HTTP API the portal calls for people; empty means this process's own address (target all)"`
+	PublicURL    string        `envconfig:"PUBLIC_URL" desc:"External base URL of the portal (sign-in redirect, secure cookies); empty means DEIOPS_HTTP_PUBLIC_URL"`
+	IssuerURL    string        `envconfig:"ISSUER_URL" desc:"OIDC issuer staff sign in with (discovery at /.well-known/openid-configuration); empty turns staff sign-in off (anonymous reporting still works)"`
+	ClientID     string        `envconfig:"CLIENT_ID" default:"deiops-portal" desc:"OIDC client id of the portal"`
+	ClientSecret string        `envconfig:"CLIENT_SECRET" desc:"OIDC client secret of the portal (a confidential client); required with ISSUER_URL"`
+	Scopes       []string      `envconfig:"SCOPES" default:"openid,profile" desc:"Scopes asked for at sign-in; the access token must carry the API audience (DEIOPS_AUTH_AUDIENCE)"`
+	SessionIdle  time.Duration `envconfig:"SESSION_IDLE" default:"15m" desc:"Idle time after which a sign-in session or an open anonymous inbox ends"`
+	SessionMax   time.Duration `envconfig:"SESSION_MAX" default:"8h" desc:"Longest a sign-in session lasts, however active"`
+	TimeZone     string        `envconfig:"TIME_ZONE" default:"UTC" desc:"IANA time zone of the hospital: times reporters type and dates the portal shows"`
+	APITimeout   time.Duration `envconfig:"API_TIMEOUT" default:"10s" desc:"Time allowed for one API call of the portal"`
 }
+
+func (p Portal) problems() []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s_%s: %s", Prefix, name, fmt.Sprintf(format, args...)))
+	}
+	absolute := func(name, v string) {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(name, "must be an absolute http:// or https:// URL")
+		}
+	}
+	if p.APIURL != "" {
+		absolute("PORTAL_API_URL", p.APIURL)
+	}
+	if p.PublicURL != "" {
+		absolute("PORTAL_PUBLIC_URL", p.PublicURL)
+	}
+	if p.IssuerURL != "" {
+		absolute("PORTAL_ISSUER_URL", p.IssuerURL)
+		if p.ClientID == "" {
+			bad("PORTAL_CLIENT_ID", "required with DEIOPS_PORTAL_ISSUER_URL")
+		}
+		if p.ClientSecret == "" {
+			bad("PORTAL_CLIENT_SECRET", "required with DEIOPS_PORTAL_ISSUER_URL: the portal is a confidential client")
+		}
+	}
+	if p.SessionIdle < time.Minute {
+		bad("PORTAL_SESSION_IDLE", "must be at least 1m")
+	}
+	if p.SessionMax < p.SessionIdle {
+		bad("PORTAL_SESSION_MAX", "must be at least DEIOPS_PORTAL_SESSION_IDLE")
+	}
+	if _, err := time.LoadLocation(p.TimeZone); err != nil || p.TimeZone == "" {
+		bad("PORTAL_TIME_ZONE", "%q is not an IANA time zone", p.TimeZone)
+	}
+	if p.APITimeout <= 0 {
+		bad("PORTAL_API_TIMEOUT", "must be positive")
+	}
+	return errs
+}
+
+// TargetNames lists every service target in the order "all" runs them.
+func TargetNames() []string { return []string{"awareness", "connection", "resolution", "portal"} }
+
+func validTarget(t string) bool { return slices.Contains(TargetNames(), t) }
 
 // Read reads the environment into a Config with defaults, unvalidated
 // (deiops dev fills in what it generates before validating).
@@ -223,7 +306,7 @@ func Load() (Config, error) {
 // Targets returns the service targets named by Target, expanded from "all".
 func (c Config) Targets() []string {
 	if strings.TrimSpace(c.Target) == "all" {
-		return []string{"awareness", "connection", "resolution"}
+		return TargetNames()
 	}
 	var out []string
 	for _, t := range strings.Split(c.Target, ",") {
@@ -243,11 +326,11 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.Target) != "all" {
 		ts := c.Targets()
 		if len(ts) == 0 {
-			bad("TARGET", "empty; use all or a list of awareness, connection, resolution")
+			bad("TARGET", "empty; use all or a list of awareness, connection, resolution, portal")
 		}
 		for _, t := range ts {
 			if !validTarget(t) {
-				bad("TARGET", "unknown target %q; use all or a list of awareness, connection, resolution", t)
+				bad("TARGET", "unknown target %q; use all or a list of awareness, connection, resolution, portal", t)
 			}
 		}
 	}
@@ -297,6 +380,9 @@ func (c Config) Validate() error {
 	if _, err := url.ParseRequestURI(c.HTTP.PublicURL); err != nil {
 		bad("HTTP_PUBLIC_URL", "not a URL: %v", err)
 	}
+	if _, err := c.HTTP.TrustedProxyPrefixes(); err != nil {
+		bad("HTTP_TRUSTED_PROXIES", "%v", err)
+	}
 	if !c.Auth.Dev {
 		if c.Auth.Issuer == "" {
 			bad("AUTH_ISSUER", "required unless DEIOPS_AUTH_DEV=true")
@@ -335,6 +421,7 @@ func (c Config) Validate() error {
 	}
 	errs = append(errs, c.Notify.problems(c.NATS.AckWait)...)
 	errs = append(errs, c.Resolution.problems()...)
+	errs = append(errs, c.Portal.problems()...)
 	return errors.Join(errs...)
 }
 

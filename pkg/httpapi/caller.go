@@ -8,7 +8,13 @@ import (
 	"hash"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 )
+
+// HeaderForwardedFor carries the client address through proxies (and from
+// the portal to the API).
+const HeaderForwardedFor = "X-Forwarded-For"
 
 // RemoteIP is the address of the TCP peer. Behind a proxy pass a ClientIP
 // function that reads the proxy's header instead; trusting such headers by
@@ -19,6 +25,56 @@ func RemoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// ForwardedFor makes the client address behind trusted proxies the
+// request's RemoteAddr, so every limit keyed on RemoteIP (the API rate
+// limit, the anonymous case-guess limit) counts the person, not the proxy.
+// Only a peer inside trusted may speak for someone else: its
+// X-Forwarded-For is read right to left, skipping trusted hops, and the
+// first address that is not trusted is the client. A peer outside trusted,
+// or a request without the header, is left as it is, so a client cannot
+// pick its own bucket. The address is never logged (see AccessLog).
+func ForwardedFor(trusted []netip.Prefix) Middleware {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(next http.Handler) http.Handler {
+		if len(trusted) == 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			peer, err := netip.ParseAddr(RemoteIP(r))
+			values := r.Header.Values(HeaderForwardedFor)
+			if err != nil || len(values) == 0 || !isTrusted(peer.Unmap()) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			var hops []string
+			for _, v := range values {
+				hops = append(hops, strings.Split(v, ",")...)
+			}
+			client := peer.Unmap()
+			for i := len(hops) - 1; i >= 0; i-- {
+				a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+				if err != nil {
+					break // a malformed hop ends what can be believed
+				}
+				client = a.Unmap()
+				if !isTrusted(client) {
+					break
+				}
+			}
+			r2 := r.WithContext(r.Context())
+			r2.RemoteAddr = net.JoinHostPort(client.String(), "0")
+			next.ServeHTTP(w, r2)
+		})
+	}
 }
 
 // callerOf names who is calling, for rate-limit and idempotency scopes: the

@@ -6,7 +6,7 @@
 //
 // The request path through a Server is:
 //
-//	request id → context logger → tracing → metrics → access log → recovery →
+//	forwarded client address (trusted proxies) → request id → context logger → tracing → metrics → access log → recovery →
 //	body limit → Options.Middleware → router → per route:
 //	Options.RouteMiddleware (authentication, roles) → rate limit → no-store
 //	(restricted routes) → idempotency (POST) → handler
@@ -15,6 +15,10 @@
 // caller's identity: many staff share one hospital egress address, and
 // limiting them per IP would make them throttle each other. Requests that
 // match no route, or fail authentication, are answered before it.
+//
+// Router.Page mounts plain handlers (the portal's pages) that take the
+// outer chain but not the per-route part, and are not in the OpenAPI
+// document; Router.NotFoundPage answers browsers outside the API.
 //
 // /healthz, /readyz and /metrics bypass that chain so probes and scrapes are
 // neither rate limited nor logged.

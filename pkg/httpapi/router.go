@@ -62,6 +62,8 @@ type Router struct {
 
 	mu  sync.RWMutex
 	ops []Operation
+	// notFoundPage answers unmatched page requests (see NotFoundPage).
+	notFoundPage http.Handler
 }
 
 // NewRouter returns a router serving GET /openapi.json.
@@ -106,6 +108,41 @@ func (rt *Router) Handle(op Operation, h http.Handler) {
 	rt.ops = append(rt.ops, op)
 }
 
+// Page registers h for a ServeMux pattern (e.g. "GET /report") that is not
+// an API operation: a web page, a static file, a sign-in redirect. Pages get
+// the server's chain (request id, tracing, metrics, access log by route
+// template, recovery, body limit) but no bearer authentication, API rate
+// limit or idempotency, and they are not in the OpenAPI document: the
+// handler owns its security (sessions, CSRF, headers). Like Handle it panics
+// on a conflicting pattern.
+func (rt *Router) Page(pattern string, h http.Handler) {
+	rt.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recordRoute(r)
+		h.ServeHTTP(w, r)
+	}))
+}
+
+// NotFoundPage answers the GET and HEAD requests that match nothing, are
+// outside the API (/v1/, /openapi.json) and accept HTML, with h (the
+// portal's "page not found"); API clients keep getting problems.
+func (rt *Router) NotFoundPage(h http.Handler) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.notFoundPage = h
+}
+
+func (rt *Router) pageNotFound(r *http.Request) http.Handler {
+	rt.mu.RLock()
+	h := rt.notFoundPage
+	rt.mu.RUnlock()
+	if h == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) ||
+		strings.HasPrefix(r.URL.Path, "/v1/") || r.URL.Path == "/openapi.json" ||
+		!strings.Contains(r.Header.Get("Accept"), "text/html") {
+		return nil
+	}
+	return h
+}
+
 // HandleFunc registers a handler function for op.
 func (rt *Router) HandleFunc(op Operation, h func(http.ResponseWriter, *http.Request)) {
 	rt.Handle(op, http.HandlerFunc(h))
@@ -122,6 +159,10 @@ func (rt *Router) Operations() []Operation {
 // ServeMux's plain-text page; 405 keeps its Allow header.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := rt.mux.Handler(r); pattern == "" {
+		if h := rt.pageNotFound(r); h != nil {
+			h.ServeHTTP(w, r)
+			return
+		}
 		rt.mux.ServeHTTP(&unmatchedWriter{ResponseWriter: w, r: r}, r)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -44,6 +45,9 @@ type Options struct {
 	Identity func(*http.Request) string
 	// ClientIP is the client address for anonymous callers (default RemoteIP).
 	ClientIP func(*http.Request) string
+	// TrustedProxies may name the client in X-Forwarded-For (ForwardedFor);
+	// empty trusts no one.
+	TrustedProxies []netip.Prefix
 
 	// Middleware run for every request that reaches the router, matched or
 	// not, after the body limit.
@@ -133,6 +137,7 @@ func NewServer(o Options) (*Server, error) {
 		RouteMiddleware: o.RouteMiddleware, RateLimit: rateLimit, Idempotency: idempotency,
 	})
 	chain := []Middleware{
+		ForwardedFor(o.TrustedProxies),
 		RequestID(),
 		ContextLogger(o.Logger),
 		Trace(o.TracerProvider, o.Propagator),

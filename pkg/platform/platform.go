@@ -9,6 +9,7 @@ import (
 	"log/slog"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/propagation"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -32,6 +33,14 @@ type Deps struct {
 	Hasher   *crypto.Hasher
 	// Directory is the process's shared view of people and departments.
 	Directory Directory
+	// SelfURL is the loopback base URL of this process's own HTTP server
+	// (e.g. http://127.0.0.1:8080): where the portal reaches the API when
+	// both run in one process. Empty when nothing listens (document builds).
+	SelfURL string
+	// Propagator carries trace context into calls a target makes over HTTP
+	// (the portal's API calls), so a page and the API work it causes are one
+	// trace; nil propagates nothing.
+	Propagator propagation.TextMapPropagator
 }
 
 // Directory reads the current people and departments snapshot.

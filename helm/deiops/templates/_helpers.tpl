@@ -61,7 +61,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- list "all" | toJson }}
 {{- else }}
 {{- $names := list }}
-{{- range $n := list "awareness" "connection" "resolution" }}
+{{- range $n := list "awareness" "connection" "resolution" "portal" }}
 {{- if (index $.Values.components $n).enabled }}
 {{- $names = append $names $n }}
 {{- end }}
@@ -166,7 +166,13 @@ Every problem with required values, reported at once so that one
 {{- $errs = append $errs "redis.auth is set but redis.url is empty" }}
 {{- end }}
 {{- if and (eq $v.mode "microservices") (eq (include "deiops.componentNames" . | fromJsonArray | len) 0) }}
-{{- $errs = append $errs "mode=microservices needs at least one of components.awareness, components.connection, components.resolution enabled" }}
+{{- $errs = append $errs "mode=microservices needs at least one of components.awareness, components.connection, components.resolution, components.portal enabled" }}
+{{- end }}
+{{- if and $v.portal.issuerUrl (not $v.portal.clientSecret) (not $v.portal.existingSecret) }}
+{{- $errs = append $errs "portal.issuerUrl needs portal.clientSecret or portal.existingSecret (DEIOPS_PORTAL_CLIENT_SECRET: the portal is a confidential client)" }}
+{{- end }}
+{{- if and (eq $v.mode "microservices") $v.components.portal.enabled (not $v.portal.apiUrl) (not $v.components.resolution.enabled) }}
+{{- $errs = append $errs "components.portal needs components.resolution enabled or portal.apiUrl (the API it calls)" }}
 {{- end }}
 {{- if $v.ingress.enabled }}
 {{- $enabled := include "deiops.componentNames" . | fromJsonArray }}
@@ -223,6 +229,25 @@ DEIOPS_AUTH_ALGORITHMS: {{ join "," $v.auth.algorithms | quote }}
 DEIOPS_AUTH_ROLE_CLAIM: {{ $v.auth.roleClaim | quote }}
 DEIOPS_AUTH_LEEWAY: {{ $v.auth.leeway | quote }}
 DEIOPS_PRIVACY_MIN_CELL_SIZE: {{ $v.privacy.minCellSize | int | toString | quote }}
+{{- with $v.http.trustedProxies }}
+DEIOPS_HTTP_TRUSTED_PROXIES: {{ join "," . | quote }}
+{{- end }}
+{{- with $v.portal.publicUrl }}
+DEIOPS_PORTAL_PUBLIC_URL: {{ . | quote }}
+{{- end }}
+{{- with $v.portal.issuerUrl }}
+DEIOPS_PORTAL_ISSUER_URL: {{ . | quote }}
+{{- end }}
+DEIOPS_PORTAL_CLIENT_ID: {{ $v.portal.clientId | quote }}
+DEIOPS_PORTAL_SCOPES: {{ join "," $v.portal.scopes | quote }}
+DEIOPS_PORTAL_SESSION_IDLE: {{ $v.portal.sessionIdle | quote }}
+DEIOPS_PORTAL_SESSION_MAX: {{ $v.portal.sessionMax | quote }}
+DEIOPS_PORTAL_TIME_ZONE: {{ $v.portal.timeZone | quote }}
+{{- if $v.portal.apiUrl }}
+DEIOPS_PORTAL_API_URL: {{ $v.portal.apiUrl | quote }}
+{{- else if and (eq $v.mode "microservices") $v.components.resolution.enabled }}
+DEIOPS_PORTAL_API_URL: {{ printf "http://%s:%d" (include "deiops.componentName" (dict "root" . "component" "resolution")) (int $v.service.port) | quote }}
+{{- end }}
 {{- if $v.otel.endpoint }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ $v.otel.endpoint | quote }}
 OTEL_EXPORTER_OTLP_PROTOCOL: {{ $v.otel.protocol | quote }}
@@ -260,6 +285,9 @@ Empty when everything comes from existing Secrets.
 {{- if and (not $v.redis.auth.existingSecret) $v.redis.auth.password }}
 {{ $v.redis.auth.passwordKey }}: {{ $v.redis.auth.password | b64enc | quote }}
 {{- end }}
+{{- if and (not $v.portal.existingSecret) $v.portal.clientSecret }}
+{{ $v.portal.clientSecretKey }}: {{ $v.portal.clientSecret | b64enc | quote }}
+{{- end }}
 {{- if and (not $v.temporal.apiKey.existingSecret) $v.temporal.apiKey.value }}
 {{ $v.temporal.apiKey.key }}: {{ $v.temporal.apiKey.value | b64enc | quote }}
 {{- end }}
@@ -282,6 +310,13 @@ Call with (dict "root" $ "secretName" <name of the chart's Secret to use>).
     secretKeyRef:
       name: {{ default $own $v.secrets.existingSecret }}
       key: {{ $v.secrets.privacyHmacSecretKey }}
+{{- if and $v.portal.issuerUrl (or $v.portal.existingSecret $v.portal.clientSecret) }}
+- name: DEIOPS_PORTAL_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ default $own $v.portal.existingSecret }}
+      key: {{ $v.portal.clientSecretKey }}
+{{- end }}
 {{- if $v.auth.existingSecret }}
 - name: DEIOPS_AUTH_ISSUER
   valueFrom:

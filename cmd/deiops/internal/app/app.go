@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,6 +39,7 @@ import (
 	"github.com/deiops/deiops/pkg/telemetry"
 	"github.com/deiops/deiops/services/awareness"
 	"github.com/deiops/deiops/services/connection"
+	"github.com/deiops/deiops/services/portal"
 	"github.com/deiops/deiops/services/resolution"
 )
 
@@ -50,6 +52,7 @@ func Targets() map[string]Constructor {
 		awareness.Name:  func(d platform.Deps) (platform.Target, error) { return awareness.New(d) },
 		connection.Name: func(d platform.Deps) (platform.Target, error) { return connection.New(d) },
 		resolution.Name: func(d platform.Deps) (platform.Target, error) { return resolution.New(d) },
+		portal.Name:     func(d platform.Deps) (platform.Target, error) { return portal.New(d) },
 	}
 }
 
@@ -65,7 +68,7 @@ func platformEvents() []events.Event {
 // Catalog is every event type the platform declares (AsyncAPI source).
 func Catalog() (*events.Catalog, error) {
 	evs := platformEvents()
-	for _, name := range []string{awareness.Name, connection.Name, resolution.Name} {
+	for _, name := range config.TargetNames() {
 		t, err := Targets()[name](platform.Deps{})
 		if err != nil {
 			return nil, err
@@ -119,11 +122,27 @@ type App struct {
 func New(ctx context.Context, o Options) (a *App, err error) {
 	cfg := o.Config
 	a = &App{cfg: cfg}
+	// A failing return sets a to nil; the clean-up works on what was built.
+	built := a
 	defer func() {
 		if err != nil {
-			a.close(context.Background())
+			if built.listener != nil && o.Listener == nil {
+				_ = built.listener.Close()
+			}
+			built.close(context.Background())
 		}
 	}()
+	// Listening comes first so that targets know the process's own
+	// address (the portal calls the API there in target all).
+	if o.Listener != nil {
+		a.listener = o.Listener
+	} else if a.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+	}
+	trusted, err := cfg.HTTP.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, fmt.Errorf("DEIOPS_HTTP_TRUSTED_PROXIES: %w", err)
+	}
 	a.tel, err = telemetry.New(ctx, telemetry.Options{
 		ServiceName: "deiops-" + strings.ReplaceAll(cfg.Target, ",", "-"), Version: o.Version,
 		LogLevel: cfg.LogLevel, LogFormat: cfg.LogFormat, LogOutput: o.LogOutput, SpanProcessors: o.SpanProcessors,
@@ -179,7 +198,8 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		a.redis = redis.NewClient(ropts)
 	}
 
-	a.deps = platform.Deps{Config: cfg, Logger: a.log, Bus: a.bus, Temporal: a.temporal, Keyring: keyring, Hasher: hasher, Directory: a.directory}
+	a.deps = platform.Deps{Config: cfg, Logger: a.log, Bus: a.bus, Temporal: a.temporal, Keyring: keyring, Hasher: hasher,
+		Directory: a.directory, SelfURL: selfURL(a.listener.Addr()), Propagator: a.tel.Propagator}
 	if a.redis != nil {
 		a.deps.Redis = a.redis
 	}
@@ -220,6 +240,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		Addr: cfg.HTTPAddr, Logger: a.log,
 		TracerProvider: a.tel.TracerProvider, MeterProvider: a.tel.MeterProvider, Propagator: a.tel.Propagator,
 		Config: cfg.HTTP, Redis: a.redis, RedisKeyPrefix: "deiops:http:", KeySecret: hmacKey, Sealer: keyring,
+		TrustedProxies: trusted,
 		Identity: func(r *http.Request) string {
 			if p, ok := auth.FromContext(r.Context()); ok {
 				return p.Subject
@@ -245,14 +266,21 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		t.Register(w)
 		a.workers = append(a.workers, w)
 	}
-	if o.Listener != nil {
-		a.listener = o.Listener
-	} else {
-		if a.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-			return nil, fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
-		}
-	}
 	return a, nil
+}
+
+// selfURL is the loopback URL of a listener: an unspecified address
+// (":8080") is reached on 127.0.0.1.
+func selfURL(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP == nil || tcp.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }
 
 // newNotifier delivers notification requests through the channels the

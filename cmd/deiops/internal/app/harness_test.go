@@ -57,10 +57,19 @@ type process struct {
 // start runs a process with cfg until stop (or the test's end).
 func start(t testing.TB, cfg config.Config, dev *auth.DevIssuer) *process {
 	t.Helper()
+	return startWith(t, cfg, dev, nil)
+}
+
+// startWith is start on ln (nil: a new loopback listener), for tests that
+// must know the address before the process is built.
+func startWith(t testing.TB, cfg config.Config, dev *auth.DevIssuer, ln net.Listener) *process {
+	t.Helper()
 	p := &process{logs: &syncBuffer{}, spans: tracetest.NewSpanRecorder(), done: make(chan error, 1)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var err error
+	if ln == nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/deiops/deiops/pkg/bus"
+	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/crypto"
 	"github.com/deiops/deiops/pkg/crypto/codechttp"
 	"github.com/deiops/deiops/pkg/directory"
@@ -32,7 +33,7 @@ func registerRoutes(r *httpapi.Router, b *bus.Bus, dir *directory.Service, codec
 // OpenAPI builds the API document of a process running the named targets
 // ("all" or a list), exactly as that process serves it at /openapi.json.
 func OpenAPI(target string) (map[string]any, error) {
-	names := []string{"awareness", "connection", "resolution"}
+	names := config.TargetNames()
 	if target != "all" {
 		names = []string{target}
 	}

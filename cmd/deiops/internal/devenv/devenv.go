@@ -13,11 +13,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/deiops/deiops/pkg/auth"
+	"github.com/deiops/deiops/pkg/auth/devoidc"
 	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/crypto"
 	"github.com/deiops/deiops/pkg/devstack"
@@ -27,7 +31,7 @@ import (
 type Options struct {
 	DataDir string
 	// Preferred ports; taken ones are replaced by free ports.
-	NATSPort, TemporalPort, RedisPort, HTTPPort int
+	NATSPort, TemporalPort, RedisPort, HTTPPort, OIDCPort int
 }
 
 // Env is the running embedded infrastructure and the configuration that
@@ -39,11 +43,17 @@ type Env struct {
 	Temporal  *devstack.TemporalServer
 	Redis     *devstack.RedisServer // nil when DEIOPS_REDIS_URL is set
 	HTTPAddr  string
+	// OIDCURL is the development OpenID provider (the dev issuer served
+	// with a persona picker); the portal signs in there.
+	OIDCURL string
+	oidc    *http.Server
 }
 
 type secrets struct {
 	Keyring    string `json:"keyring"`
 	HMACSecret string `json:"hmac_secret"`
+	// PortalClientSecret authenticates the portal at the dev provider.
+	PortalClientSecret string `json:"portal_client_secret,omitempty"`
 }
 
 // Start brings the infrastructure up; Stop brings it down.
@@ -62,6 +72,9 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 	}
 	if o.HTTPPort == 0 {
 		o.HTTPPort = 8080
+	}
+	if o.OIDCPort == 0 {
+		o.OIDCPort = 8090
 	}
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
@@ -110,6 +123,20 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 		return nil, err
 	}
 	e.HTTPAddr = net.JoinHostPort(host, strconv.Itoa(hp))
+	op, err := port(o.OIDCPort)
+	if err != nil {
+		return nil, err
+	}
+	oidcLn, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(op)))
+	if err != nil {
+		return nil, fmt.Errorf("dev oidc provider: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = oidcLn.Close()
+		}
+	}()
+	e.OIDCURL = "http://" + oidcLn.Addr().String()
 
 	sec, err := loadSecrets(filepath.Join(o.DataDir, "secrets.json"))
 	if err != nil {
@@ -129,14 +156,51 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 	if cfg.Auth.DevKeyFile == "" {
 		cfg.Auth.DevKeyFile = filepath.Join(o.DataDir, "dev-issuer.pem")
 	}
+	// The portal signs in at the dev provider exactly as it would at the
+	// hospital's: discovery, code + PKCE, a confidential client.
+	if cfg.Portal.IssuerURL == "" {
+		cfg.Portal.IssuerURL = e.OIDCURL
+		cfg.Portal.ClientSecret = sec.PortalClientSecret
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("configuration:\n%w", err)
 	}
 	e.Config = cfg
-	if e.DevIssuer, err = auth.NewDevIssuer(cfg.Auth.DevKeyFile, auth.DevIssuerOptions{Audience: cfg.Auth.Audience, RoleClaim: cfg.Auth.RoleClaim}); err != nil {
+	// Tokens from `deiops token` keep the fixed dev issuer; the provider's
+	// carry its URL, which moves with its port. Both are trusted in dev.
+	if e.DevIssuer, err = auth.NewDevIssuer(cfg.Auth.DevKeyFile, auth.DevIssuerOptions{Audience: cfg.Auth.Audience,
+		RoleClaim: cfg.Auth.RoleClaim, Aliases: []string{e.OIDCURL}}); err != nil {
+		return nil, err
+	}
+	if err = e.serveOIDC(oidcLn, sec.PortalClientSecret); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// serveOIDC starts the development OpenID provider on ln.
+func (e *Env) serveOIDC(ln net.Listener, clientSecret string) error {
+	iss, err := e.DevIssuer.As(e.OIDCURL)
+	if err != nil {
+		return err
+	}
+	portal := e.Config.HTTP.PublicURL
+	if e.Config.Portal.PublicURL != "" {
+		portal = strings.TrimSuffix(e.Config.Portal.PublicURL, "/")
+	}
+	p, err := devoidc.New(devoidc.Options{
+		Issuer: iss,
+		Clients: []devoidc.Client{{ID: e.Config.Portal.ClientID, Secret: clientSecret,
+			RedirectURIs:           []string{portal + "/auth/callback"},
+			PostLogoutRedirectURIs: []string{portal + "/?signed_out=1"}}},
+		Personas: func(context.Context) ([]devoidc.Persona, error) { return OIDCPersonas(), nil },
+	})
+	if err != nil {
+		return err
+	}
+	e.oidc = &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = e.oidc.Serve(ln) }()
+	return nil
 }
 
 // loadSecrets reads the generated keyring and HMAC secret, creating them
@@ -145,24 +209,33 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 func loadSecrets(path string) (secrets, error) {
 	var s secrets
 	b, err := os.ReadFile(path)
-	if err == nil {
+	switch {
+	case err == nil:
 		if err := json.Unmarshal(b, &s); err != nil {
 			return s, fmt.Errorf("read %s: %w", path, err)
 		}
-		return s, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
+		if s.PortalClientSecret != "" {
+			return s, nil
+		}
+		// A data directory from before the portal: add its client secret.
+	case !errors.Is(err, os.ErrNotExist):
 		return s, fmt.Errorf("read %s: %w", path, err)
+	default:
+		_, ring, err := crypto.GenerateKeyring()
+		if err != nil {
+			return s, err
+		}
+		key := make([]byte, 32)
+		if _, err := randRead(key); err != nil {
+			return s, err
+		}
+		s = secrets{Keyring: ring, HMACSecret: base64.StdEncoding.EncodeToString(key)}
 	}
-	_, ring, err := crypto.GenerateKeyring()
-	if err != nil {
+	cs := make([]byte, 32)
+	if _, err := randRead(cs); err != nil {
 		return s, err
 	}
-	key := make([]byte, 32)
-	if _, err := randRead(key); err != nil {
-		return s, err
-	}
-	s = secrets{Keyring: ring, HMACSecret: base64.StdEncoding.EncodeToString(key)}
+	s.PortalClientSecret = base64.RawURLEncoding.EncodeToString(cs)
 	b, _ = json.MarshalIndent(s, "", "  ")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return s, fmt.Errorf("write %s: %w", path, err)
@@ -173,6 +246,10 @@ func loadSecrets(path string) (secrets, error) {
 // Stop shuts the embedded servers down, Temporal first (it depends on
 // nothing else here, but it is the slowest).
 func (e *Env) Stop() {
+	if e.oidc != nil {
+		_ = e.oidc.Close()
+		e.oidc = nil
+	}
 	if e.Temporal != nil {
 		_ = e.Temporal.Stop()
 		e.Temporal = nil

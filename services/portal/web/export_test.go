@@ -1,0 +1,4 @@
+package web
+
+// SafeNext exposes safeNext to the tests.
+var SafeNext = safeNext
