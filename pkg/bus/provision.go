@@ -93,6 +93,30 @@ func (b *Bus) EnsureKV(ctx context.Context, o KVOptions) (jetstream.KeyValue, er
 	return kv, nil
 }
 
+// LogOptions describes an append-only log: a stream of small records, one
+// subject per owner (a case's audit trail, say), never rewritten.
+type LogOptions struct {
+	Name        string
+	Description string
+	Subjects    []string
+	// MaxPerSubject keeps each subject's newest records up to this many.
+	MaxPerSubject int64
+}
+
+// EnsureLog creates or updates an append-only log stream with the bus's
+// replica setting. Appends are plain publishes with a PubAck.
+func (b *Bus) EnsureLog(ctx context.Context, o LogOptions) (jetstream.Stream, error) {
+	st, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: o.Name, Description: o.Description, Subjects: o.Subjects,
+		Storage: jetstream.FileStorage, Replicas: b.opts.NATS.Replicas,
+		Retention: jetstream.LimitsPolicy, Discard: jetstream.DiscardOld, MaxMsgsPerSubject: o.MaxPerSubject,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("provision log %s: %w", o.Name, err)
+	}
+	return st, nil
+}
+
 // StreamMessages counts messages held by a stream (tests, diagnostics).
 func (b *Bus) StreamMessages(ctx context.Context, stream string) (uint64, error) {
 	s, err := b.js.Stream(ctx, stream)

@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"golang.org/x/text/cases"
@@ -64,6 +66,51 @@ func (h *Hasher) Hash(kind, value string) string {
 		m.Write([]byte(part))
 	}
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// MAC returns HMAC-SHA256 over parts, in the namespace kind, without
+// normalising anything: for secrets and other exact values (Hash is for
+// identifiers people type in different ways).
+func (h *Hasher) MAC(kind string, parts ...string) []byte {
+	m := hmac.New(sha256.New, h.secret)
+	var lenbuf [4]byte
+	for _, part := range append([]string{hashDomain + "/mac", kind}, parts...) {
+		binary.BigEndian.PutUint32(lenbuf[:], uint32(len(part)))
+		m.Write(lenbuf[:])
+		m.Write([]byte(part))
+	}
+	return m.Sum(nil)
+}
+
+// Stream returns an endless byte stream determined by the secret, kind and
+// parts (HMAC-SHA256 in counter mode): values drawn from it are as
+// unguessable as random ones to anyone without the secret, and the same on
+// every draw, so a retried request can re-derive what its first attempt
+// created.
+func (h *Hasher) Stream(kind string, parts ...string) io.Reader {
+	return &macStream{h: h, kind: kind, parts: parts}
+}
+
+type macStream struct {
+	h     *Hasher
+	kind  string
+	parts []string
+	n     uint64
+	buf   []byte
+}
+
+func (s *macStream) Read(p []byte) (int, error) {
+	read := 0
+	for read < len(p) {
+		if len(s.buf) == 0 {
+			s.n++
+			s.buf = s.h.MAC(s.kind, append(append([]string(nil), s.parts...), strconv.FormatUint(s.n, 10))...)
+		}
+		c := copy(p[read:], s.buf)
+		s.buf = s.buf[c:]
+		read += c
+	}
+	return read, nil
 }
 
 // Equal compares two hashes in constant time.

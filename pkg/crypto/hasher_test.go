@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -74,5 +75,46 @@ func TestParseHasher(t *testing.T) {
 	}
 	if _, err := ParseHasher("%%%"); err == nil || strings.Contains(err.Error(), "%%%") {
 		t.Errorf("garbage secret: %v", err)
+	}
+}
+
+func TestStreamIsTheSameForTheSameInputsOnly(t *testing.T) {
+	h, err := NewHasher(bytes.Repeat([]byte{7}, MinHashSecretSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewHasher(bytes.Repeat([]byte{8}, MinHashSecretSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	draw := func(r io.Reader, n int) []byte {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	a := draw(h.Stream("intake", "k"), 100) // longer than one MAC block
+	if !bytes.Equal(a, draw(h.Stream("intake", "k"), 100)) {
+		t.Error("the same inputs drew different bytes")
+	}
+	// Reading in small pieces draws the same bytes as one read.
+	s, pieces := h.Stream("intake", "k"), []byte{}
+	for range 10 {
+		pieces = append(pieces, draw(s, 10)...)
+	}
+	if !bytes.Equal(a, pieces) {
+		t.Error("piecewise reads differ from one read")
+	}
+	for name, r := range map[string]io.Reader{
+		"kind": h.Stream("other", "k"), "part": h.Stream("intake", "k2"), "secret": other.Stream("intake", "k"),
+		"split": h.Stream("intake", "", "k"),
+	} {
+		if bytes.Equal(a[:32], draw(r, 32)) {
+			t.Errorf("a different %s drew the same bytes", name)
+		}
+	}
+	if bytes.Equal(a[:32], a[32:64]) {
+		t.Error("blocks repeat")
 	}
 }

@@ -31,6 +31,8 @@ const (
 	Conflict Kind = "conflict"
 	// Invalid: the input breaks a rule; Fields names each bad field (422).
 	Invalid Kind = "invalid"
+	// TooLarge: the input is larger than allowed (413).
+	TooLarge Kind = "too large"
 	// Unauthenticated: credentials are missing or wrong (401).
 	Unauthenticated Kind = "unauthenticated"
 	// Limited: the caller sent too many requests or failed attempts; retry

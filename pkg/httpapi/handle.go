@@ -73,10 +73,13 @@ type NoContent struct{}
 type Status[T any] struct {
 	Code int
 	Body T
+	// Location, when set, is sent as the Location header (what a 201
+	// created).
+	Location string
 }
 
-func (s Status[T]) reply() (int, any) { return s.Code, s.Body }
-func (s Status[T]) documented() any   { return s.Body }
+func (s Status[T]) reply() (int, any, string) { return s.Code, s.Body, s.Location }
+func (s Status[T]) documented() any           { return s.Body }
 
 // Raw registers a handler that reads and writes the request itself (files,
 // CSV, bodies of another media type). It must still decode with Decode and
@@ -112,8 +115,12 @@ func answer[Req, Resp any](w http.ResponseWriter, r *http.Request, status int, f
 }
 
 func write(w http.ResponseWriter, r *http.Request, status int, v any) {
-	if sr, ok := v.(interface{ reply() (int, any) }); ok {
-		status, v = sr.reply()
+	if sr, ok := v.(interface{ reply() (int, any, string) }); ok {
+		var location string
+		status, v, location = sr.reply()
+		if location != "" {
+			w.Header().Set("Location", location)
+		}
 	}
 	if status == http.StatusNoContent {
 		w.WriteHeader(status)

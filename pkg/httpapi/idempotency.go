@@ -71,13 +71,16 @@ type idempotency struct {
 //     body) is 422;
 //   - the same key while the first request still runs is 409;
 //   - 5xx responses and panics are not stored, so the key can be retried;
+//     a route that may have written before failing must be Idempotent
+//     (see Operation.Idempotent), so that the retry finds what it wrote;
 //   - a key that is not 1–255 printable ASCII characters is 400.
 //
 // Keys are scoped by caller, and stored under a keyed hash of caller and
-// key, so neither appears in the store. When the store is unreachable the
-// request is refused with 503: the client asked for at-most-once execution,
-// and running the request unprotected could, for example, file a report
-// twice. POSTs without the header pass through unchanged.
+// key, so neither appears in the store. Handlers see the request's
+// IdempotencyScope. When the store is unreachable an Idempotent route runs
+// on (its own store answers retries) and any other is refused with 503:
+// the client asked for at-most-once execution. POSTs without the header
+// pass through unchanged.
 func Idempotency(o IdempotencyOptions) (Middleware, error) {
 	var errs []error
 	if o.Store == nil {
@@ -138,10 +141,22 @@ func (m *idempotency) serve(next http.Handler, w http.ResponseWriter, r *http.Re
 	// not a retry.
 	fp := m.hasher.sum("idempotency-fingerprint", []byte(r.Method), []byte(r.Pattern),
 		[]byte(r.URL.EscapedPath()), []byte(r.URL.RawQuery), body)
+	// The scope is a different hash from the store's key name, so what the
+	// store holds cannot be turned into the ids and secrets handlers derive
+	// from the scope.
+	scope := IdempotencyScope{Key: m.hasher.sum("idempotency-scope", []byte(caller), []byte(values[0])), Fingerprint: fp}
+	r = r.WithContext(context.WithValue(r.Context(), scopeKey{}, scope))
 
 	ctx := r.Context()
 	claim, err := m.o.Store.Begin(ctx, key, fp, m.o.LockTTL)
 	if err != nil {
+		if ctx.Value(selfIdempotentKey{}) != nil {
+			// The handler finds a retry's first result in its own store.
+			LoggerFrom(ctx).WarnContext(ctx, "idempotency store unavailable; the route answers retries from its own store",
+				"request_id", RequestIDFrom(ctx), "error", err)
+			next.ServeHTTP(w, r)
+			return
+		}
 		LoggerFrom(ctx).ErrorContext(ctx, "idempotency store unavailable", "request_id", RequestIDFrom(ctx), "error", err)
 		w.Header().Set("Retry-After", "1")
 		WriteProblem(w, r, ServiceUnavailable("idempotency keys cannot be checked right now; retry later"))
@@ -160,6 +175,39 @@ func (m *idempotency) serve(next http.Handler, w http.ResponseWriter, r *http.Re
 	default:
 		WriteProblem(w, r, fmt.Errorf("idempotency: unknown claim state %v", claim.State))
 	}
+}
+
+// IdempotencyScope names one logical request across its retries: the same
+// caller sending the same Idempotency-Key. Handlers of Idempotent routes
+// derive what they create from Key, so a retry finds the first result
+// whatever the idempotency store remembers.
+type IdempotencyScope struct {
+	// Key is a keyed hash of the caller and the Idempotency-Key: the same on
+	// every retry, and not computable without the server's secret.
+	Key string
+	// Fingerprint is a keyed hash of the request (method, route, path,
+	// query, body): a retry has the same one, a misuse of the key does not.
+	Fingerprint string
+}
+
+type (
+	scopeKey          struct{}
+	selfIdempotentKey struct{}
+)
+
+// IdempotencyScopeFrom returns the request's scope; ok is false when the
+// request carried no Idempotency-Key (or the server has no idempotency).
+func IdempotencyScopeFrom(ctx context.Context) (IdempotencyScope, bool) {
+	s, ok := ctx.Value(scopeKey{}).(IdempotencyScope)
+	return s, ok
+}
+
+// selfIdempotent tells the idempotency middleware around it that the
+// route does not depend on the idempotency store (Operation.Idempotent).
+func selfIdempotent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), selfIdempotentKey{}, true)))
+	})
 }
 
 func validIdempotencyKey(k string) bool {

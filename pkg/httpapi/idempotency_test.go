@@ -338,3 +338,52 @@ func TestIdempotencyIgnoresOtherMethods(t *testing.T) {
 		t.Errorf("PUT ran %d times, want 2", calls)
 	}
 }
+
+// An Idempotent route keeps serving while the store is down, and its
+// handler sees a scope that is the same on every retry of one caller's key
+// and different for another caller or key.
+func TestIdempotentRouteRunsOnWithoutTheStore(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: closedAddr(t), MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = client.Close() })
+	idem, err := Idempotency(IdempotencyOptions{
+		Store: NewRedisIdempotencyStore(client, "x:"), Sealer: xorSealer{}, KeySecret: testSecret(),
+		Identity: func(r *http.Request) string { return r.Header.Get(userHeader) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := NewRouter(RouterOptions{Idempotency: idem})
+	scopes := make(chan IdempotencyScope, 8)
+	rt.HandleFunc(Operation{Method: "POST", Path: "/v1/reports", ID: "submit", Idempotent: true}, func(w http.ResponseWriter, r *http.Request) {
+		s, ok := IdempotencyScopeFrom(r.Context())
+		if !ok {
+			t.Error("an Idempotent route's handler must see the scope")
+		}
+		scopes <- s
+		w.WriteHeader(http.StatusCreated)
+	})
+	h := Chain(RequestID(), Recover())(rt)
+	send := func(key, user, body string) IdempotencyScope {
+		t.Helper()
+		r := jsonRequest(http.MethodPost, "/v1/reports", body)
+		r.Header.Set(IdempotencyKeyHeader, key)
+		r.Header.Set(userHeader, user)
+		if w := serve(h, r); w.Code != http.StatusCreated {
+			t.Fatalf("status %d, want 201 while the store is down: %s", w.Code, w.Body)
+		}
+		return <-scopes
+	}
+	first, retry := send("k1", "alice", `{"a":1}`), send("k1", "alice", `{"a":1}`)
+	if first != retry || first.Key == "" || first.Fingerprint == "" {
+		t.Errorf("a retry's scope %+v differs from the first %+v", retry, first)
+	}
+	if other := send("k1", "bob", `{"a":1}`); other.Key == first.Key {
+		t.Error("two callers share a scope")
+	}
+	if other := send("k2", "alice", `{"a":1}`); other.Key == first.Key {
+		t.Error("two keys share a scope")
+	}
+	if misuse := send("k1", "alice", `{"a":2}`); misuse.Key != first.Key || misuse.Fingerprint == first.Fingerprint {
+		t.Error("a different body under the same key must keep the key and change the fingerprint")
+	}
+}

@@ -128,6 +128,8 @@ func ProblemFor(err error) (*Problem, time.Duration) {
 		return Conflict(orDefault(f.Detail, "not possible in the current state")), 0
 	case fault.Invalid:
 		return Unprocessable(orDefault(f.Detail, "the request has invalid fields"), f.Fields...), 0
+	case fault.TooLarge:
+		return NewProblem(http.StatusRequestEntityTooLarge, orDefault(f.Detail, "the request is too large")), 0
 	case fault.Unauthenticated:
 		return Unauthorized(orDefault(f.Detail, "valid credentials are required")), 0
 	case fault.Limited:

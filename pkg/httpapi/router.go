@@ -32,6 +32,12 @@ type Operation struct {
 	// Restricted marks responses that carry restricted data: they are sent
 	// with Cache-Control: no-store and flagged x-restricted in the document.
 	Restricted bool
+	// Idempotent marks a POST that is idempotent by itself: its handler
+	// creates what it creates under an id derived from the request's
+	// IdempotencyScope, with compare-and-set, and answers a retry with the
+	// first result. The idempotency store is then only the fast path, and
+	// the route keeps serving while that store is unreachable.
+	Idempotent bool
 }
 
 func (op Operation) pattern() string { return op.Method + " " + op.Path }
@@ -91,6 +97,9 @@ func (rt *Router) Handle(op Operation, h http.Handler) {
 	}
 	if op.Method == http.MethodPost && rt.opts.Idempotency != nil {
 		h = rt.opts.Idempotency(h)
+		if op.Idempotent {
+			h = selfIdempotent(h)
+		}
 	}
 	if op.Restricted {
 		h = NoStore(h)

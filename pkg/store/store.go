@@ -116,6 +116,54 @@ type Repo[T any] struct {
 	// this process meanwhile removes them in its own write, so the
 	// publisher's clearing write is saved (see settle).
 	settled map[string]map[string]struct{}
+
+	// writers takes turns per key within this process: concurrent changes
+	// of one hot aggregate (a busy case) queue here instead of losing
+	// compare-and-set races over and over. Compare-and-set still decides
+	// between processes.
+	writers keyLocks
+}
+
+// keyLocks is a mutex per key, held only while some goroutine uses it.
+type keyLocks struct {
+	mu    sync.Mutex
+	locks map[string]*keyLock
+}
+
+type keyLock struct {
+	mu    sync.Mutex
+	users int
+}
+
+// lock takes id's turn, or returns ctx's error if it ends first.
+func (k *keyLocks) lock(ctx context.Context, id string) (unlock func(), err error) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyLock{}
+	}
+	l := k.locks[id]
+	if l == nil {
+		l = &keyLock{}
+		k.locks[id] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	release := func() {
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.locks, id)
+		}
+		k.mu.Unlock()
+	}
+	got := make(chan struct{})
+	go func() { l.mu.Lock(); close(got) }()
+	select {
+	case <-got:
+		return func() { l.mu.Unlock(); release() }, nil
+	case <-ctx.Done():
+		go func() { <-got; l.mu.Unlock(); release() }()
+		return nil, ctx.Err()
+	}
 }
 
 // New provisions the bucket (idempotently) and returns its repository.
@@ -202,6 +250,16 @@ func (r *Repo[T]) Upsert(ctx context.Context, id string, fn func(cur *T) (*T, []
 }
 
 func (r *Repo[T]) change(ctx context.Context, id string, create bool, fn func(*T, bool) (*T, []events.Event, error)) error {
+	unlock, err := r.writers.lock(ctx, id)
+	if err != nil {
+		return fmt.Errorf("update %s/%s: %w", r.opts.Bucket, id, err)
+	}
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
 	for attempt := 0; attempt < r.opts.MaxRetries; attempt++ {
 		cur, rec, rev, err := r.load(ctx, id)
 		exists := err == nil
@@ -238,6 +296,9 @@ func (r *Repo[T]) change(ctx context.Context, id string, create bool, fn func(*T
 			return unavailable(fmt.Errorf("write %s/%s: %w", r.opts.Bucket, id, err))
 		}
 		r.forget(id, w.dropped)
+		// The next writer of id may go while this one publishes.
+		locked = false
+		unlock()
 		r.afterWrite(ctx, id, newRev, w)
 		return nil
 	}

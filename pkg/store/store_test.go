@@ -199,3 +199,79 @@ func TestCrashBetweenWriteAndPublishIsRecoveredExactlyOnce(t *testing.T) {
 	settled(t, b, "counters")
 	w.checkOnce(t, 1)
 }
+
+// Writers of one key in one process take turns: with a single attempt
+// allowed, 40 concurrent increments still all land, because none loses a
+// compare-and-set to another writer of the same process. Two repositories
+// over the bucket (two processes) still race, and retries settle that.
+func TestWritersOfOneKeyTakeTurnsInAProcess(t *testing.T) {
+	srv := testkit.NATS(t)
+	b := connect(t, srv.URL())
+	ctx := context.Background()
+	one, err := store.New[counter](ctx, b, store.JSONCodec[counter]{}, store.Options{Bucket: "turns", MaxRetries: 1, Lease: testLease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := one.Create(ctx, "hot", &counter{}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			if err := one.Update(ctx, "hot", func(c *counter) ([]events.Event, error) { c.Value++; return nil, nil }); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got, err := one.Get(ctx, "hot"); err != nil || got.Value != 40 {
+		t.Fatalf("value %+v, %v; want 40", got, err)
+	}
+
+	other, err := store.New[counter](ctx, b, store.JSONCodec[counter]{}, store.Options{Bucket: "turns", Lease: testLease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := store.New[counter](ctx, b, store.JSONCodec[counter]{}, store.Options{Bucket: "turns", Lease: testLease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*store.Repo[counter]{other, again} {
+		wg.Go(func() {
+			for range 20 {
+				if err := r.Update(ctx, "hot", func(c *counter) ([]events.Event, error) { c.Value++; return nil, nil }); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got, err := one.Get(ctx, "hot"); err != nil || got.Value != 80 {
+		t.Fatalf("value %+v, %v; want 80", got, err)
+	}
+}
+
+// A writer waiting its turn gives up when its context ends.
+func TestWaitingForATurnEndsWithTheContext(t *testing.T) {
+	srv := testkit.NATS(t)
+	b := connect(t, srv.URL())
+	r := repo(t, b, false)
+	ctx := context.Background()
+	if err := r.Create(ctx, "k", &counter{}); err != nil {
+		t.Fatal(err)
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = r.Update(ctx, "k", func(c *counter) ([]events.Event, error) { close(inside); <-release; return nil, nil })
+	}()
+	<-inside
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := r.Update(short, "k", increment); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiting writer: %v, want deadline exceeded", err)
+	}
+	close(release)
+	if err := r.Update(ctx, "k", increment); err != nil {
+		t.Fatalf("after the turn: %v", err)
+	}
+}

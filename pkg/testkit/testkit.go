@@ -116,15 +116,19 @@ func Spans(t testing.TB) (*sdktrace.TracerProvider, *tracetest.SpanRecorder) {
 	return tp, rec
 }
 
-// Eventually polls cond every 10ms until it is true or the deadline passes.
+// Eventually polls cond until it is true or the deadline passes: every
+// 10 ms at first, backing off to every 200 ms, so a condition read over
+// the API stays within the per-client rate limit however long it takes.
 func Eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
+	wait := 10 * time.Millisecond
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %s waiting for %s", within, what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(wait)
+		wait = min(2*wait, 200*time.Millisecond)
 	}
 }
 

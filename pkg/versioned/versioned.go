@@ -51,6 +51,7 @@ import (
 
 	"github.com/deiops/deiops/pkg/bus"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/pkg/store"
 )
 
@@ -72,13 +73,13 @@ const (
 var (
 	// ErrNotFound means the scope (and, for Current, the default scope
 	// too) has no such version.
-	ErrNotFound = errors.New("versioned: no published version")
+	ErrNotFound = fault.New(fault.NotFound, "")
 	// ErrFull means the scope holds the maximum number of versions.
-	ErrFull = errors.New("versioned: the scope holds the maximum number of versions")
+	ErrFull = fault.New(fault.Conflict, "the scope holds the maximum number of versions")
 	// ErrTooLarge means the document's JSON encoding exceeds MaxDocBytes.
-	ErrTooLarge = errors.New("versioned: document too large")
+	ErrTooLarge = fault.New(fault.TooLarge, "the document is too large to store")
 	// ErrInvalidScope means the scope is not 1 to 128 letters, digits and . _ : -.
-	ErrInvalidScope = errors.New("versioned: scope must be 1 to 128 letters, digits and . _ : -")
+	ErrInvalidScope = fault.New(fault.Invalid, "scope must be 1 to 128 letters, digits and . _ : -")
 	// ErrInvalidPublisher means PublishedBy is empty or too long.
 	ErrInvalidPublisher = errors.New("versioned: publisher must be 1 to 256 bytes")
 	// ErrConflict means concurrent publishers to one scope kept winning

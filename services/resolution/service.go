@@ -90,8 +90,8 @@ func (s *Service) Events() []events.Event {
 
 // Routes implements platform.Target.
 func (s *Service) Routes(r *httpapi.Router) {
-	s.guidance.Routes(r)
-	s.policies.Routes(r)
+	guidance.Routes(r, s.guidance)
+	policies.Routes(r, s.policies)
 	s.http.Routes(r)
 	s.patterns.Routes(r)
 }
@@ -222,7 +222,7 @@ func notification(n app.Notification) events.Event {
 // targets at its first level, in order.
 func (s *Service) candidates(ctx context.Context, r *app.Record) ([]string, error) {
 	dept := r.Case.Report().DepartmentID()
-	p, err := s.policies.Current(ctx, dept)
+	p, err := s.policies.Policy(ctx, dept)
 	if err != nil {
 		return nil, err
 	}

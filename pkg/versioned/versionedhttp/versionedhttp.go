@@ -1,85 +1,179 @@
-// Package versionedhttp holds what every HTTP API over a versioned
-// document store shares: reading the scope and version path values, and
-// answering the store's errors with problems.
+// Package versionedhttp is the HTTP API of a kind of versioned document
+// kept per department with a fallback (versioned.Documents): read the one
+// in force, list and read versions, publish the next. Each kind supplies
+// its paths, wording, roles and body types; the behaviour is one.
 package versionedhttp
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
+	"github.com/deiops/deiops/pkg/auth"
+	"github.com/deiops/deiops/pkg/caller"
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/pkg/versioned"
 )
 
-// Scope reads the path value param as a scope of at most maxLen
-// characters that is none of reserved; a bad one is answered with 422
-// naming param.
-func Scope(w http.ResponseWriter, r *http.Request, param string, maxLen int, reserved ...string) (string, bool) {
-	id := r.PathValue(param)
-	if len(id) <= maxLen && versioned.ValidScope(id) && !slices.Contains(reserved, id) {
-		return id, true
+// VersionsResponse is a department's version history.
+type VersionsResponse struct {
+	Department string        `json:"department" desc:"The department asked for"`
+	Versions   []VersionInfo `json:"versions" desc:"The department's own versions, oldest first; empty when it has published none (it then reads the hospital-wide default)"`
+}
+
+// VersionInfo describes one version without its document.
+type VersionInfo struct {
+	Version     int       `json:"version" desc:"Version number, from 1"`
+	PublishedAt time.Time `json:"published_at" desc:"When the version was published"`
+	PublishedBy string    `json:"published_by,omitempty" desc:"Subject id of the publisher; shown to those who may read who published"`
+}
+
+// Texts are the words of the four operations.
+type Texts struct {
+	CurrentSummary, CurrentDescription string
+	VersionsSummary, VersionSummary    string
+	PublishSummary, PublishDescription string
+}
+
+// Routes is the API of one kind of document.
+type Routes[T, Req, Resp any] struct {
+	Docs  *versioned.Documents[T]
+	Base  string // e.g. /v1/guidance; routes are Base/{department}[...]
+	Tag   string
+	IDs   [4]string // current, versions, version, publish operation ids
+	Texts Texts
+	// ReadPublic serves reads without a token; otherwise ReadRoles (nil:
+	// any signed-in caller) may read.
+	ReadPublic bool
+	ReadRoles  []caller.Role
+	EditRoles  []caller.Role
+	// Restricted marks answers that carry restricted data (never cached).
+	Restricted bool
+	// Document turns a publish body into the document to publish.
+	Document func(Req) T
+	// Respond builds an answer for a version of scope's document that
+	// came from source; showBy says whether it may name the publisher.
+	Respond func(scope, source string, v versioned.Version[T], showBy bool) Resp
+	// ShowPublisher says who may see who published; nil: everyone who
+	// may read.
+	ShowPublisher func(caller.Actor) bool
+	// ExtraResponses lists further documented statuses of publish.
+	ExtraResponses map[int]any
+}
+
+const param = "department"
+
+// Register registers the routes on r.
+func (o Routes[T, Req, Resp]) Register(r *httpapi.Router) {
+	path := o.Base + "/{" + param + "}"
+	invalid := map[int]any{http.StatusUnprocessableEntity: nil}
+	r.Serve(httpapi.Operation{
+		Method: http.MethodGet, Path: path, ID: o.IDs[0], Tags: []string{o.Tag}, Public: o.ReadPublic, Roles: o.ReadRoles,
+		Restricted: o.Restricted, Summary: o.Texts.CurrentSummary, Description: o.Texts.CurrentDescription, Responses: invalid,
+	}, httpapi.Call(http.StatusOK, o.current))
+	r.Serve(httpapi.Operation{
+		Method: http.MethodGet, Path: path + "/versions", ID: o.IDs[1], Tags: []string{o.Tag}, Public: o.ReadPublic, Roles: o.ReadRoles,
+		Summary: o.Texts.VersionsSummary, Responses: invalid,
+	}, httpapi.Call(http.StatusOK, o.history))
+	r.Serve(httpapi.Operation{
+		Method: http.MethodGet, Path: path + "/versions/{version}", ID: o.IDs[2], Tags: []string{o.Tag}, Public: o.ReadPublic, Roles: o.ReadRoles,
+		Restricted: o.Restricted, Summary: o.Texts.VersionSummary,
+		Responses: map[int]any{http.StatusNotFound: nil, http.StatusUnprocessableEntity: nil},
+	}, httpapi.Call(http.StatusOK, o.version))
+	publish := map[int]any{http.StatusConflict: nil, http.StatusUnprocessableEntity: nil, http.StatusServiceUnavailable: nil}
+	for status, body := range o.ExtraResponses {
+		publish[status] = body
 	}
-	reason := fmt.Sprintf("must be 1 to %d letters, digits and . _ : -", maxLen)
-	if slices.Contains(reserved, id) {
+	r.Serve(httpapi.Operation{
+		Method: http.MethodPut, Path: path, ID: o.IDs[3], Tags: []string{o.Tag}, Roles: o.EditRoles, Restricted: o.Restricted,
+		Summary: o.Texts.PublishSummary, Description: o.Texts.PublishDescription, Responses: publish,
+	}, httpapi.JSON(http.StatusCreated, o.publish))
+}
+
+// scope reads and checks the {department} path value.
+func (o Routes[T, Req, Resp]) scope(r *http.Request) (string, error) {
+	id := r.PathValue(param)
+	if o.Docs.ValidScope(id) {
+		return id, nil
+	}
+	reason := fmt.Sprintf("must be 1 to %d letters, digits and . _ : -", o.Docs.MaxScopeLength())
+	if slices.Contains(o.Docs.Reserved(), id) {
 		reason = id + " is reserved"
 	}
-	httpapi.WriteProblem(w, r, httpapi.Unprocessable("invalid path", httpapi.FieldError{Field: param, Reason: reason}))
-	return "", false
+	return "", fault.InvalidFields("invalid path", fault.Field{Field: param, Reason: reason})
 }
 
-// Version reads the {version} path value; 422 naming version when it is
-// not a positive integer.
-func Version(w http.ResponseWriter, r *http.Request) (int, bool) {
+func (o Routes[T, Req, Resp]) showBy(r *http.Request) bool {
+	return o.ShowPublisher == nil || o.ShowPublisher(auth.ActorOf(r))
+}
+
+func (o Routes[T, Req, Resp]) current(r *http.Request) (Resp, error) {
+	var zero Resp
+	scope, err := o.scope(r)
+	if err != nil {
+		return zero, err
+	}
+	cur, err := o.Docs.Current(r.Context(), scope)
+	if err != nil {
+		return zero, err
+	}
+	return o.Respond(scope, cur.Source, cur.Version, o.showBy(r)), nil
+}
+
+func (o Routes[T, Req, Resp]) history(r *http.Request) (VersionsResponse, error) {
+	scope, err := o.scope(r)
+	if err != nil {
+		return VersionsResponse{}, err
+	}
+	h, err := o.Docs.History(r.Context(), scope)
+	if err != nil {
+		return VersionsResponse{}, err
+	}
+	showBy := o.showBy(r)
+	out := VersionsResponse{Department: scope, Versions: make([]VersionInfo, len(h))}
+	for i, v := range h {
+		out.Versions[i] = VersionInfo{Version: v.Version, PublishedAt: v.PublishedAt}
+		if showBy {
+			out.Versions[i].PublishedBy = v.PublishedBy
+		}
+	}
+	return out, nil
+}
+
+func (o Routes[T, Req, Resp]) version(r *http.Request) (Resp, error) {
+	var zero Resp
+	scope, err := o.scope(r)
+	if err != nil {
+		return zero, err
+	}
 	n, err := strconv.Atoi(r.PathValue("version"))
 	if err != nil || n < 1 {
-		httpapi.WriteProblem(w, r, httpapi.Unprocessable("invalid path", httpapi.FieldError{Field: "version", Reason: "must be a positive integer"}))
-		return 0, false
+		return zero, fault.InvalidFields("invalid path", fault.Field{Field: "version", Reason: "must be a positive integer"})
 	}
-	return n, true
+	v, err := o.Docs.Version(r.Context(), scope, n)
+	if err != nil {
+		return zero, err
+	}
+	return o.Respond(scope, scope, v, o.showBy(r)), nil
 }
 
-// Errors says how an API names its documents in problems and which of its
-// own errors mean it has not started yet.
-type Errors struct {
-	Noun       string // e.g. "guidance", "escalation policy"
-	NotStarted error
-	// TooLarge answers ErrTooLarge; nil means 422.
-	TooLarge *httpapi.Problem
-}
-
-// Fail answers err: 404 for no such document, 409 for a full history or
-// colliding publishes, 503 while starting or when the store cannot answer,
-// the problem itself for a *httpapi.Problem, 500 for the rest.
-func (e Errors) Fail(w http.ResponseWriter, r *http.Request, err error) {
-	ctx := r.Context()
-	var p *httpapi.Problem
-	switch {
-	case errors.Is(err, versioned.ErrNotFound):
-		httpapi.WriteProblem(w, r, httpapi.NotFound())
-	case errors.Is(err, versioned.ErrFull):
-		httpapi.WriteProblem(w, r, httpapi.Conflict(fmt.Sprintf("the scope holds the maximum of %d %s versions", versioned.DefaultMaxVersions, e.Noun)))
-	case errors.Is(err, versioned.ErrConflict):
-		httpapi.WriteProblem(w, r, httpapi.Conflict("concurrent publishes kept colliding; send the "+e.Noun+" again"))
-	case errors.Is(err, versioned.ErrTooLarge):
-		if e.TooLarge != nil {
-			httpapi.WriteProblem(w, r, e.TooLarge)
-			return
-		}
-		httpapi.WriteProblem(w, r, httpapi.Unprocessable("the "+e.Noun+" is too large to store"))
-	case errors.Is(err, versioned.ErrInvalidPublisher):
-		httpapi.WriteProblem(w, r, err) // a subject the store cannot keep: a 500, logged
-	case e.NotStarted != nil && errors.Is(err, e.NotStarted):
-		httpapi.WriteProblem(w, r, httpapi.ServiceUnavailable("the "+e.Noun+" service is starting; retry shortly"))
-	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		httpapi.WriteProblem(w, r, err) // the client went away
-	case errors.As(err, &p):
-		httpapi.WriteProblem(w, r, p)
-	default:
-		httpapi.LoggerFrom(ctx).ErrorContext(ctx, e.Noun+" store unavailable", "request_id", httpapi.RequestIDFrom(ctx), "error", err)
-		httpapi.WriteProblem(w, r, httpapi.ServiceUnavailable("the "+e.Noun+" cannot be read or stored right now; retry shortly"))
+func (o Routes[T, Req, Resp]) publish(r *http.Request, req Req) (httpapi.Status[Resp], error) {
+	scope, err := o.scope(r)
+	if err != nil {
+		return httpapi.Status[Resp]{}, err
 	}
+	a := auth.ActorOf(r)
+	if a.Anonymous() {
+		return httpapi.Status[Resp]{}, fault.New(fault.Unauthenticated, "a signed-in publisher is required")
+	}
+	v, err := o.Docs.Publish(r.Context(), scope, o.Document(req), a.ID)
+	if err != nil {
+		return httpapi.Status[Resp]{}, err
+	}
+	return httpapi.Status[Resp]{Code: http.StatusCreated, Body: o.Respond(scope, scope, v, true),
+		Location: o.Base + "/" + url.PathEscape(scope) + "/versions/" + strconv.Itoa(v.Version)}, nil
 }

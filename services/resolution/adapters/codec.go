@@ -47,6 +47,8 @@ type caseWire struct {
 	ReporterHash   string           `json:"reporter_hash,omitempty"`
 	ExcludedHashes []string         `json:"excluded_hashes,omitempty"`
 	Escalations    []app.Escalation `json:"escalations,omitempty"`
+	Intake         string           `json:"intake,omitempty"`
+	Applied        []app.Applied    `json:"applied,omitempty"`
 	Sealed         crypto.Sealed    `json:"sealed"`
 }
 
@@ -123,6 +125,7 @@ func (c CaseCodec) Marshal(id string, r *app.Record) ([]byte, error) {
 		Report: reportWire{Category: string(rep.Category), OccurredAt: rep.OccurredAt, Department: rep.DepartmentID,
 			Site: rep.Site, DesiredOutcome: string(rep.DesiredOutcome), Anonymous: rep.Anonymous},
 		ReporterHash: r.ReporterHash, ExcludedHashes: r.ExcludedHashes, Escalations: r.Escalations,
+		Intake: r.Intake, Applied: r.Applied,
 	}
 	sec := restricted{Narrative: rep.Narrative.Reveal(), ReporterID: rep.ReporterID, CaseKey: r.CaseKey}
 	for _, p := range rep.Involved {
@@ -216,7 +219,7 @@ func (c CaseCodec) Unmarshal(id string, data []byte) (*app.Record, error) {
 		return nil, err
 	}
 	return &app.Record{Case: cs, ReporterHash: w.ReporterHash, ExcludedHashes: w.ExcludedHashes, Escalations: w.Escalations,
-		CaseKey: sec.CaseKey}, nil
+		CaseKey: sec.CaseKey, Intake: w.Intake, Applied: w.Applied}, nil
 }
 
 // summaryWire is the part of caseWire the index reads; leaving the

@@ -49,7 +49,7 @@ func testRecord(t *testing.T, anonymous bool) *app.Record {
 		t.Fatal(err)
 	}
 	c.PullEvents()
-	r := &app.Record{Case: c, ExcludedHashes: []string{"h1"}, Escalations: []app.Escalation{{NotificationID: "n1", Round: 1, Level: "l1", Attempt: 1, Recipients: []string{"hres"}, At: now}}}
+	r := &app.Record{Case: c, ExcludedHashes: []string{"h1"}, Intake: "fp1", Applied: []app.Applied{{Key: "k1", Fingerprint: "fp2", Ref: 1}}, Escalations: []app.Escalation{{NotificationID: "n1", Round: 1, Level: "l1", Attempt: 1, Recipients: []string{"hres"}, At: now}}}
 	if anonymous {
 		r.CaseKey = "ABCD-EFGH-JKMN"
 	} else {

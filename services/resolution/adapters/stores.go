@@ -2,8 +2,10 @@ package adapters
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/deiops/deiops/pkg/bus"
 	"github.com/deiops/deiops/pkg/crypto"
@@ -11,13 +13,13 @@ import (
 	"github.com/deiops/deiops/pkg/store"
 	"github.com/deiops/deiops/services/resolution/app"
 	"github.com/deiops/deiops/services/resolution/domain"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Bucket names.
 const (
 	CasesBucket = "resolution_cases"
 	KeysBucket  = "resolution_case_keys"
-	AuditBucket = "resolution_audit"
 )
 
 // Cases is the KV case store.
@@ -87,7 +89,7 @@ type Credentials struct {
 // NewCredentials provisions the bucket and returns the store.
 func NewCredentials(ctx context.Context, b *bus.Bus) (*Credentials, error) {
 	repo, err := store.New[credentialRecord](ctx, b, store.JSONCodec[credentialRecord]{}, store.Options{
-		Bucket: KeysBucket, Description: "anonymous case keys (scrypt verifiers)",
+		Bucket: KeysBucket, Description: "anonymous case keys (keyed-hash verifiers)",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("case key store: %w", err)
@@ -116,6 +118,14 @@ func (s *Credentials) Get(ctx context.Context, key string) (app.Credential, erro
 	return app.Credential{CaseID: r.CaseID, Verifier: r.Verifier}, nil
 }
 
+// Replace implements app.Credentials.
+func (s *Credentials) Replace(ctx context.Context, key string, c app.Credential) error {
+	return s.repo.Update(ctx, key, func(r *credentialRecord) ([]events.Event, error) {
+		r.CaseID, r.Verifier = c.CaseID, c.Verifier
+		return nil, nil
+	})
+}
+
 // Delete removes a key (retention).
 func (s *Credentials) Delete(ctx context.Context, key string) error { return s.repo.Purge(ctx, key) }
 
@@ -137,53 +147,91 @@ func (d Deleter) DeleteCase(ctx context.Context, id string) error {
 // DeleteKey implements app.Deleter.
 func (d Deleter) DeleteKey(ctx context.Context, key string) error { return d.Keys.Delete(ctx, key) }
 
-// MaxAuditEntries bounds one case's trail in one record; older entries
-// stay in the bucket's history-free stream only as long as the record, so
-// the cap is generous.
+// MaxAuditEntries bounds one case's trail: the stream keeps the newest
+// entries of each case up to this many.
 const MaxAuditEntries = 20000
 
-type auditLog struct {
-	Entries []app.AuditEntry `json:"entries"`
-}
+// AuditStream holds every case's trail, one message per entry on the
+// subject AuditSubjectPrefix.<case id>. Appending is one publish whatever
+// the trail's length — no record is rewritten, so concurrent readers and
+// writers of one case never contend — and entries outlive a deleted case
+// (ids and actions only).
+const (
+	AuditStream        = "RESOLUTION_AUDIT"
+	AuditSubjectPrefix = "deiops.audit.resolution"
+)
 
-// Audit is the KV audit trail, one record per case.
+// Audit is the case audit trail on a JetStream stream.
 type Audit struct {
-	repo *store.Repo[auditLog]
+	js     jetstream.JetStream
+	stream jetstream.Stream
 }
 
-// NewAudit provisions the bucket and returns the store.
+// NewAudit provisions the stream and returns the store.
 func NewAudit(ctx context.Context, b *bus.Bus) (*Audit, error) {
-	repo, err := store.New[auditLog](ctx, b, store.JSONCodec[auditLog]{}, store.Options{
-		Bucket: AuditBucket, Description: "resolution case audit trail (who, when, action; never content)",
+	st, err := b.EnsureLog(ctx, bus.LogOptions{
+		Name: AuditStream, Description: "resolution case audit trail (who, when, action; never content)",
+		Subjects: []string{AuditSubjectPrefix + ".>"}, MaxPerSubject: MaxAuditEntries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("audit store: %w", err)
 	}
-	return &Audit{repo: repo}, nil
+	return &Audit{js: b.JetStream(), stream: st}, nil
 }
+
+func auditSubject(caseID string) string { return AuditSubjectPrefix + "." + caseID }
 
 // Append implements app.Audit.
 func (a *Audit) Append(ctx context.Context, caseID string, e app.AuditEntry) error {
-	return a.repo.Upsert(ctx, caseID, func(cur *auditLog) (*auditLog, []events.Event, error) {
-		if cur == nil {
-			cur = &auditLog{}
-		}
-		cur.Entries = append(cur.Entries, e)
-		if n := len(cur.Entries); n > MaxAuditEntries {
-			cur.Entries = cur.Entries[n-MaxAuditEntries:]
-		}
-		return cur, nil, nil
-	})
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("audit entry: %w", err)
+	}
+	if _, err := a.js.Publish(ctx, auditSubject(caseID), data); err != nil {
+		return fmt.Errorf("append audit entry of %s: %w", caseID, err)
+	}
+	return nil
 }
 
-// List implements app.Audit.
+// List implements app.Audit: the case's entries, oldest first.
 func (a *Audit) List(ctx context.Context, caseID string) ([]app.AuditEntry, error) {
-	l, err := a.repo.Get(ctx, caseID)
-	if errors.Is(err, store.ErrNotFound) {
+	subject := auditSubject(caseID)
+	info, err := a.stream.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return nil, fmt.Errorf("audit trail of %s: %w", caseID, err)
+	}
+	want := info.State.Subjects[subject]
+	if want == 0 {
 		return nil, nil
 	}
+	c, err := a.js.OrderedConsumer(ctx, AuditStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("audit trail of %s: %w", caseID, err)
 	}
-	return l.Entries, nil
+	out := make([]app.AuditEntry, 0, want)
+	for uint64(len(out)) < want {
+		batch, err := c.Fetch(int(min(want-uint64(len(out)), 1000)), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, fmt.Errorf("audit trail of %s: %w", caseID, err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var e app.AuditEntry
+			if err := json.Unmarshal(m.Data(), &e); err != nil {
+				return nil, fmt.Errorf("audit trail of %s: entry: %w", caseID, err)
+			}
+			out = append(out, e)
+			if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {
+				return out, nil // entries older than the count were trimmed meanwhile
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return nil, fmt.Errorf("audit trail of %s: %w", caseID, err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -43,6 +44,8 @@ type Action struct {
 	Reason   string
 	Text     domain.Restricted
 	Hold     bool
+	// Once makes a note or message one entry however often it is retried.
+	Once Once
 }
 
 // Candidates picks assignees for a case when none is named: the people the
@@ -68,6 +71,13 @@ func (s *Service) Act(ctx context.Context, a caller.Actor, id string, act Action
 	err = s.change(ctx, id, a.ID, func(r *Record) ([]events.Event, error) {
 		now := s.o.Now()
 		c := r.Case
+		if act.Op == OpAddNote || act.Op == OpMessage {
+			prev, found, err := r.applied(act.Once)
+			if found {
+				ref, out = prev, r
+				return nil, errors.Join(errApplied, err)
+			}
+		}
 		var err error
 		switch act.Op {
 		case OpTriage:
@@ -100,6 +110,9 @@ func (s *Service) Act(ctx context.Context, a caller.Actor, id string, act Action
 			return nil, err
 		}
 		out = r
+		if act.Op == OpAddNote || act.Op == OpMessage {
+			r.remember(act.Once, ref)
+		}
 		var extra []events.Event
 		if act.Op == OpAssign {
 			extra = append(extra, s.o.NotificationEvent(Notification{
@@ -109,10 +122,26 @@ func (s *Service) Act(ctx context.Context, a caller.Actor, id string, act Action
 		}
 		return extra, nil
 	})
-	if err != nil {
+	if err = settled(err); err != nil {
 		return nil, 0, err
 	}
 	return out, ref, nil
+}
+
+// errApplied aborts a write whose request was already applied: its first
+// result is the answer.
+var errApplied = errors.New("request already applied")
+
+// settled turns "already applied" into success; a reused key stays an error.
+func settled(err error) error {
+	if !errors.Is(err, errApplied) {
+		return err
+	}
+	var f *fault.Error
+	if errors.As(err, &f) {
+		return f
+	}
+	return nil
 }
 
 // route chooses an assignee by the routing rules: the first candidate

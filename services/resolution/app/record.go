@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/services/resolution/domain"
 )
 
@@ -30,6 +31,62 @@ type Record struct {
 	// CaseKey is an anonymous case's key (restricted, sealed at rest), kept
 	// so that retention can delete the key with the case.
 	CaseKey string
+	// Intake is the fingerprint of the request that opened the case when it
+	// carried an Idempotency-Key: a retry with another body is refused.
+	Intake string
+	// Applied lists the latest requests with an Idempotency-Key that
+	// changed the case (notes, messages), so that a retry finds its first
+	// result in the same write that made it.
+	Applied []Applied
+}
+
+// Applied is one request that changed a case, and what it made.
+type Applied struct {
+	Key         string `json:"key"`
+	Fingerprint string `json:"fingerprint"`
+	Ref         int    `json:"ref"`
+}
+
+// MaxApplied bounds Record.Applied: retries come within minutes, and the
+// idempotency store answers older ones while it remembers them.
+const MaxApplied = 256
+
+// Once names one request across its retries: a keyed hash of the caller
+// and the request's Idempotency-Key, and a fingerprint of the request. The
+// zero Once is a request without a key.
+type Once struct {
+	Key         string
+	Fingerprint string
+}
+
+// errReused refuses a key that was first used for another request.
+var errReused = fault.New(fault.Invalid, "this Idempotency-Key was already used for a different request")
+
+// applied returns what the request made when it was already applied.
+func (r *Record) applied(o Once) (ref int, found bool, err error) {
+	if o.Key == "" {
+		return 0, false, nil
+	}
+	for _, a := range r.Applied {
+		if a.Key == o.Key {
+			if a.Fingerprint != o.Fingerprint {
+				return 0, true, errReused
+			}
+			return a.Ref, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+// remember records that the request made ref, in the write it is part of.
+func (r *Record) remember(o Once, ref int) {
+	if o.Key == "" {
+		return
+	}
+	r.Applied = append(r.Applied, Applied{Key: o.Key, Fingerprint: o.Fingerprint, Ref: ref})
+	if n := len(r.Applied) - MaxApplied; n > 0 {
+		r.Applied = append([]Applied(nil), r.Applied[n:]...)
+	}
 }
 
 // Escalation is one escalation notice the workflow sent.
@@ -76,6 +133,8 @@ type Credentials interface {
 	Create(ctx context.Context, key string, c Credential) error
 	// Get returns ErrUnknownKey when the key does not exist.
 	Get(ctx context.Context, key string) (Credential, error)
+	// Replace stores a new verifier for an existing key.
+	Replace(ctx context.Context, key string, c Credential) error
 }
 
 // AuditEntry is one read or write of a case: who, when, what — never content.

@@ -43,18 +43,22 @@ func (s *Service) OpenAsReporter(ctx context.Context, rp Reporter) (*Record, err
 	}
 	key, err := domain.NormalizeCaseKey(rp.Key)
 	if err != nil {
-		domain.DummyCheck(rp.Secret)
+		domain.DummyCheck(s.o.Hasher, rp.Secret)
 		return nil, ErrBadCredentials
 	}
 	cred, err := s.o.Credentials.Get(ctx, key)
 	if errors.Is(err, ErrUnknownKey) {
-		domain.DummyCheck(rp.Secret)
+		domain.DummyCheck(s.o.Hasher, rp.Secret)
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
 		return nil, fmt.Errorf("case key: %w", err)
 	}
-	if !cred.Verifier.Check(rp.Secret) {
+	ok, err := s.checkSecret(ctx, key, cred, rp.Secret)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		s.audit(ctx, cred.CaseID, reporterActor, "reporter_read", "denied")
 		return nil, ErrBadCredentials
 	}
@@ -69,21 +73,49 @@ func (s *Service) OpenAsReporter(ctx context.Context, rp Reporter) (*Record, err
 	return r, nil
 }
 
+// checkSecret checks an anonymous reporter's secret. An earlier build's
+// scrypt verifier waits for one of a bounded number of slots (each check
+// takes 32 MiB) and is replaced by an HMAC verifier once it matched.
+func (s *Service) checkSecret(ctx context.Context, key string, cred Credential, secret string) (bool, error) {
+	if !cred.Verifier.Legacy() {
+		return cred.Verifier.Check(s.o.Hasher, key, secret), nil
+	}
+	select {
+	case s.slowChecks <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	ok := cred.Verifier.Check(s.o.Hasher, key, secret)
+	<-s.slowChecks
+	if ok {
+		cred.Verifier = domain.NewVerifier(s.o.Hasher, key, secret)
+		if err := s.o.Credentials.Replace(ctx, key, cred); err != nil {
+			s.o.Logger.WarnContext(ctx, "case key verifier not upgraded; checked the old way next time", "case_id", cred.CaseID, "error", err)
+		}
+	}
+	return ok, nil
+}
+
 // ReporterMessage posts the reporter's message on their case; r is what
 // OpenAsReporter returned for them.
-func (s *Service) ReporterMessage(ctx context.Context, r *Record, text domain.Restricted) (*Record, int, error) {
+func (s *Service) ReporterMessage(ctx context.Context, r *Record, text domain.Restricted, once Once) (*Record, int, error) {
 	var id int
 	var out *Record
 	err := s.change(ctx, r.Case.ID(), r.Case.Report().ReporterID(), func(r *Record) ([]events.Event, error) {
-		var err error
-		id, err = r.Case.PostMessage(domain.SenderReporter, r.Case.Report().ReporterID(), text, s.o.Now())
 		out = r
+		prev, found, err := r.applied(once)
+		if found {
+			id = prev
+			return nil, errors.Join(errApplied, err)
+		}
+		id, err = r.Case.PostMessage(domain.SenderReporter, r.Case.Report().ReporterID(), text, s.o.Now())
 		if err != nil {
 			return nil, err
 		}
+		r.remember(once, id)
 		return s.notifyHandlers(r, "case_attention"), nil
 	})
-	if err != nil {
+	if err = settled(err); err != nil {
 		return nil, 0, err
 	}
 	s.audit(ctx, r.Case.ID(), reporterActor, "reporter_message", "allowed")

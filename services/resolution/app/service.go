@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -56,6 +57,9 @@ type Options struct {
 // Service runs the resolution use cases.
 type Service struct {
 	o Options
+	// slowChecks bounds concurrent checks of earlier builds' scrypt
+	// verifiers (32 MiB each) to the number of cores.
+	slowChecks chan struct{}
 }
 
 // New returns a Service.
@@ -70,23 +74,24 @@ func New(o Options) *Service {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
-	return &Service{o: o}
+	return &Service{o: o, slowChecks: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))}
 }
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// newCaseID draws a case id: 80 random bits, so ids are not guessable and
-// say nothing about order or volume.
-func (s *Service) newCaseID() (string, error) {
+// newCaseID draws a case id: 80 bits from draw (random, or derived from the
+// request's Once), so ids are not guessable and say nothing about order or
+// volume.
+func newCaseID(draw io.Reader) (string, error) {
 	b := make([]byte, 10)
-	if _, err := io.ReadFull(s.o.Rand, b); err != nil {
+	if _, err := io.ReadFull(draw, b); err != nil {
 		return "", fmt.Errorf("draw case id: %w", err)
 	}
 	return "c-" + idEncoding.EncodeToString(b), nil
 }
 
 // Receipt is what a reporter gets back. Key and Secret are set for
-// anonymous reports and shown once: only a slow hash of the secret is kept.
+// anonymous reports: only a keyed hash (HMAC) of the secret is kept.
 type Receipt struct {
 	CaseID string
 	Key    string
@@ -95,13 +100,24 @@ type Receipt struct {
 
 // Submit validates a report and opens its case. It never waits on
 // Temporal: the escalation starts from the report-submitted event.
-func (s *Service) Submit(ctx context.Context, in domain.ReportInput) (Receipt, error) {
+//
+// A report sent with an Idempotency-Key (once) is one case however often
+// it is retried and whatever failed in between: the case id, key and
+// secret are derived from once under the server's secret, the credentials
+// and the case are created with compare-and-set, and a retry that finds
+// them answers the same receipt. The secret is thus shown again, but only
+// to the caller that holds the same Idempotency-Key.
+func (s *Service) Submit(ctx context.Context, in domain.ReportInput, once Once) (Receipt, error) {
 	now := s.o.Now()
 	report, err := domain.NewReport(in, now)
 	if err != nil {
 		return Receipt{}, err
 	}
-	id, err := s.newCaseID()
+	draw := s.o.Rand
+	if once.Key != "" {
+		draw = s.o.Hasher.Stream("intake", once.Key)
+	}
+	id, err := newCaseID(draw)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -109,11 +125,10 @@ func (s *Service) Submit(ctx context.Context, in domain.ReportInput) (Receipt, e
 	if err != nil {
 		return Receipt{}, err
 	}
-	rec := &Record{Case: c}
-	var receipt Receipt
-	receipt.CaseID = id
+	rec := &Record{Case: c, Intake: once.Fingerprint}
+	receipt := Receipt{CaseID: id}
 	if report.Anonymous() {
-		if receipt.Key, receipt.Secret, err = s.issueKey(ctx, id); err != nil {
+		if receipt.Key, receipt.Secret, err = s.issueKey(ctx, id, draw, once.Key != ""); err != nil {
 			return Receipt{}, err
 		}
 		rec.CaseKey = receipt.Key
@@ -121,20 +136,44 @@ func (s *Service) Submit(ctx context.Context, in domain.ReportInput) (Receipt, e
 		rec.ReporterHash = s.o.Hasher.Hash("reporter", report.ReporterID())
 	}
 	rec.ExcludedHashes = s.excludedHashes(ctx, c)
-	if err := s.create(ctx, rec, report.ReporterID()); err != nil {
+	err = s.create(ctx, rec, report.ReporterID())
+	if errors.Is(err, ErrExists) && once.Key != "" {
+		return s.resubmitted(ctx, receipt, rec)
+	}
+	if err != nil {
 		return Receipt{}, fmt.Errorf("store case: %w", err)
 	}
 	return receipt, nil
 }
 
-// issueKey draws anonymous credentials and stores the key's verifier.
-func (s *Service) issueKey(ctx context.Context, caseID string) (key, secret string, err error) {
+// resubmitted answers a retried report whose case exists: the same
+// receipt when it is the same report from the same reporter.
+func (s *Service) resubmitted(ctx context.Context, receipt Receipt, sent *Record) (Receipt, error) {
+	have, err := s.o.Cases.Get(ctx, receipt.CaseID)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("find the retried report's case: %w", err)
+	}
+	if have.Intake != sent.Intake || have.ReporterHash != sent.ReporterHash || have.CaseKey != sent.CaseKey {
+		return Receipt{}, errReused
+	}
+	return receipt, nil
+}
+
+// issueKey draws anonymous credentials and stores the key's verifier. With
+// derived draws a taken key is this case's own, stored by an earlier try.
+func (s *Service) issueKey(ctx context.Context, caseID string, draw io.Reader, derived bool) (key, secret string, err error) {
 	for range 3 { // 60-bit keys collide only by astronomical chance
 		var v domain.Verifier
-		if key, secret, v, err = domain.NewAnonymousCredentials(s.o.Rand); err != nil {
+		if key, secret, v, err = domain.NewAnonymousCredentials(draw, s.o.Hasher); err != nil {
 			return "", "", err
 		}
 		err = s.o.Credentials.Create(ctx, key, Credential{CaseID: caseID, Verifier: v})
+		if errors.Is(err, ErrKeyTaken) && derived {
+			have, gerr := s.o.Credentials.Get(ctx, key)
+			if gerr == nil && have.CaseID == caseID {
+				err = nil
+			}
+		}
 		if !errors.Is(err, ErrKeyTaken) {
 			break
 		}

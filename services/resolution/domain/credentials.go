@@ -15,35 +15,43 @@ import (
 //
 // The case key identifies a case to its anonymous reporter and is meant to be
 // typed (12 Crockford base32 characters, 60 bits, grouped XXXX-XXXX-XXXX).
-// The secret is 256 random bits, shown once. The stored verifier is scrypt
-// with N=2^15, r=8, p=1 (32 MiB, tens of milliseconds per check), the
-// parameters RFC 7914 and OWASP list for interactive logins. scrypt rather
-// than argon2id because its parameters are three small integers that the
-// library validates, and p=1 keeps one check on one core, which matters on a
-// two-core host where guessing is also rate-limited. With a 256-bit secret
-// the slow hash is defence in depth for a leaked store, not the main barrier.
+// The secret is 256 random bits, shown once. Because the secret is random
+// and that long, nothing can be gained by guessing it offline even from a
+// leaked store, so a memory-hard hash buys nothing: the stored verifier is
+// an HMAC-SHA256 of the key and the secret under the platform's keyed-hash
+// secret (DEIOPS_PRIVACY_HMAC_SECRET, which never sits with the store).
+// A check costs microseconds and a few hundred bytes, whatever the load.
+//
+// Verifiers written by earlier builds are scrypt (N=2^15, r=8, p=1: 32 MiB
+// and tens of milliseconds each); they still verify, and the service
+// replaces each with an HMAC verifier on its first successful check.
 const (
-	ScryptLogN   = 15
-	ScryptR      = 8
-	ScryptP      = 1
-	saltLen      = 16
-	hashLen      = 32
 	secretLen    = 32
 	caseKeyLen   = 12
 	caseKeyGroup = 4
+	macLen       = 32
 	// crockford omits I, L, O and U so keys survive being read aloud or retyped.
 	crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	// dummySalt is a fixed salt for DummyCheck; its output is never compared
-	// against anything a caller controls.
-	dummySalt = "deiops-dummy-sal"
-	// Bounds accepted when parsing a stored verifier, so a corrupt record
-	// cannot make a check allocate gigabytes.
+	// macKind namespaces the verifier MAC among the platform's keyed hashes.
+	macKind = "anonymous-case-secret"
+
+	// Legacy scrypt verifiers.
+	scryptSaltLen, scryptHashLen = 16, 32
+	// Bounds accepted when parsing a stored scrypt verifier, so a corrupt
+	// record cannot make a check allocate gigabytes.
 	minLogN, maxLogN = 10, 20
 	maxR, maxP       = 32, 4
 )
 
+// Keyed computes the platform's keyed MACs (crypto.Hasher.MAC).
+type Keyed interface {
+	MAC(kind string, parts ...string) []byte
+}
+
 // Verifier is the stored form of an anonymous reporter's secret.
 type Verifier struct {
+	mac []byte // HMAC verifier
+	// legacy scrypt verifier
 	logN, r, p int
 	salt, hash []byte
 }
@@ -51,7 +59,7 @@ type Verifier struct {
 // NewAnonymousCredentials draws a case key and a secret from rand and
 // returns them with the verifier to store. The key and secret go to the
 // reporter once; only the verifier is kept.
-func NewAnonymousCredentials(rand io.Reader) (key, secret string, v Verifier, err error) {
+func NewAnonymousCredentials(rand io.Reader, keyed Keyed) (key, secret string, v Verifier, err error) {
 	kb := make([]byte, caseKeyLen)
 	if _, err := io.ReadFull(rand, kb); err != nil {
 		return "", "", Verifier{}, fmt.Errorf("draw case key: %w", err)
@@ -68,16 +76,13 @@ func NewAnonymousCredentials(rand io.Reader) (key, secret string, v Verifier, er
 	if _, err := io.ReadFull(rand, sb); err != nil {
 		return "", "", Verifier{}, fmt.Errorf("draw secret: %w", err)
 	}
-	secret = base64.RawURLEncoding.EncodeToString(sb)
-	salt := make([]byte, saltLen)
-	if _, err := io.ReadFull(rand, salt); err != nil {
-		return "", "", Verifier{}, fmt.Errorf("draw salt: %w", err)
-	}
-	v = Verifier{logN: ScryptLogN, r: ScryptR, p: ScryptP, salt: salt}
-	if v.hash, err = v.derive(secret); err != nil {
-		return "", "", Verifier{}, fmt.Errorf("hash secret: %w", err)
-	}
-	return k.String(), secret, v, nil
+	key, secret = k.String(), base64.RawURLEncoding.EncodeToString(sb)
+	return key, secret, NewVerifier(keyed, key, secret), nil
+}
+
+// NewVerifier is the verifier of secret for the (canonical) case key.
+func NewVerifier(keyed Keyed, key, secret string) Verifier {
+	return Verifier{mac: keyed.MAC(macKind, key, secret)}
 }
 
 // NormalizeCaseKey turns what a reporter typed into the canonical
@@ -110,67 +115,77 @@ func NormalizeCaseKey(s string) (string, error) {
 	return b.String(), nil
 }
 
-// Check reports whether secret matches, comparing in constant time. A zero
-// or corrupt verifier still spends one default-cost derivation, so it is
-// not distinguishable by timing from a wrong secret.
-func (v Verifier) Check(secret string) bool {
-	if !v.valid() {
-		DummyCheck(secret)
+// Check reports whether secret matches the verifier of key, comparing in
+// constant time. A zero or corrupt verifier costs the same as a wrong
+// secret.
+func (v Verifier) Check(keyed Keyed, key, secret string) bool {
+	if v.Legacy() {
+		got, err := v.derive(secret)
+		return err == nil && subtle.ConstantTimeCompare(got, v.hash) == 1
+	}
+	got := keyed.MAC(macKind, key, secret)
+	if len(v.mac) != macLen {
+		_ = subtle.ConstantTimeCompare(got, make([]byte, macLen))
 		return false
 	}
-	got, err := v.derive(secret)
-	if err != nil {
-		return false
-	}
-	return subtle.ConstantTimeCompare(got, v.hash) == 1
+	return subtle.ConstantTimeCompare(got, v.mac) == 1
 }
 
-// DummyCheck spends the same work as checking a verifier with the default
-// parameters and always returns false. Call it when a case key is unknown so
-// that a wrong key and a wrong secret cost the same.
-func DummyCheck(secret string) bool {
-	v := Verifier{logN: ScryptLogN, r: ScryptR, p: ScryptP, salt: []byte(dummySalt)}
-	got, err := v.derive(secret)
-	if err != nil {
-		return false
-	}
-	// Compare against a zero hash so the comparison step matches Check too.
-	_ = subtle.ConstantTimeCompare(got, make([]byte, hashLen))
+// DummyCheck spends the same work as checking an HMAC verifier and
+// always returns false. Call it when a case key is unknown so that a wrong
+// key and a wrong secret cost the same.
+func DummyCheck(keyed Keyed, secret string) bool {
+	_ = subtle.ConstantTimeCompare(keyed.MAC(macKind, "", secret), make([]byte, macLen))
 	return false
 }
 
-// Cost reports the scrypt parameters, so a store can find verifiers older
-// than the current defaults and rehash them on the next successful check.
-func (v Verifier) Cost() (logN, r, p int) { return v.logN, v.r, v.p }
+// Legacy reports whether this is an earlier build's scrypt verifier, slow
+// to check: callers bound how many run at once and replace it after a
+// successful check.
+func (v Verifier) Legacy() bool { return v.validScrypt() }
 
 func (v Verifier) derive(secret string) ([]byte, error) {
-	out, err := scrypt.Key([]byte(secret), v.salt, 1<<v.logN, v.r, v.p, hashLen)
+	out, err := scrypt.Key([]byte(secret), v.salt, 1<<v.logN, v.r, v.p, scryptHashLen)
 	if err != nil {
 		return nil, fmt.Errorf("scrypt: %w", err)
 	}
 	return out, nil
 }
 
-func (v Verifier) valid() bool {
+func (v Verifier) validScrypt() bool {
 	return v.logN >= minLogN && v.logN <= maxLogN && v.r >= 1 && v.r <= maxR &&
-		v.p >= 1 && v.p <= maxP && len(v.salt) == saltLen && len(v.hash) == hashLen
+		v.p >= 1 && v.p <= maxP && len(v.salt) == scryptSaltLen && len(v.hash) == scryptHashLen
 }
 
-// MarshalText encodes the verifier for storage as
-// "scrypt$<logN>$<r>$<p>$<salt>$<hash>" (unpadded standard base64). It holds
-// no secret, but prints nothing else via String to keep logs clean.
+// MarshalText encodes the verifier for storage as "hmac$<mac>", or an
+// earlier build's "scrypt$<logN>$<r>$<p>$<salt>$<hash>" (unpadded standard
+// base64). It holds no secret, but prints nothing else via String to keep
+// logs clean.
 func (v Verifier) MarshalText() ([]byte, error) {
-	if !v.valid() {
-		return nil, fmt.Errorf("marshal verifier: %w", ErrBadCredential)
-	}
 	enc := base64.RawStdEncoding
-	return []byte("scrypt$" + strconv.Itoa(v.logN) + "$" + strconv.Itoa(v.r) + "$" + strconv.Itoa(v.p) +
-		"$" + enc.EncodeToString(v.salt) + "$" + enc.EncodeToString(v.hash)), nil
+	switch {
+	case len(v.mac) == macLen:
+		return []byte("hmac$" + enc.EncodeToString(v.mac)), nil
+	case v.validScrypt():
+		return []byte("scrypt$" + strconv.Itoa(v.logN) + "$" + strconv.Itoa(v.r) + "$" + strconv.Itoa(v.p) +
+			"$" + enc.EncodeToString(v.salt) + "$" + enc.EncodeToString(v.hash)), nil
+	}
+	return nil, fmt.Errorf("marshal verifier: %w", ErrBadCredential)
 }
 
-// UnmarshalText parses the MarshalText form, rejecting out-of-bounds costs.
+// UnmarshalText parses the MarshalText forms, rejecting out-of-bounds
+// costs.
 func (v *Verifier) UnmarshalText(text []byte) error {
 	parts := strings.Split(string(text), "$")
+	enc := base64.RawStdEncoding
+	if len(parts) == 2 && parts[0] == "hmac" {
+		mac, err := enc.DecodeString(parts[1])
+		if err != nil || len(mac) != macLen {
+			return fmt.Errorf("parse verifier: %w", ErrBadCredential)
+		}
+		*v = Verifier{mac: mac}
+		return nil
+	}
 	if len(parts) != 6 || parts[0] != "scrypt" {
 		return fmt.Errorf("parse verifier: %w", ErrBadCredential)
 	}
@@ -182,14 +197,13 @@ func (v *Verifier) UnmarshalText(text []byte) error {
 			return fmt.Errorf("parse verifier cost: %w", ErrBadCredential)
 		}
 	}
-	enc := base64.RawStdEncoding
 	if w.salt, err = enc.DecodeString(parts[4]); err != nil {
 		return fmt.Errorf("parse verifier salt: %w", ErrBadCredential)
 	}
 	if w.hash, err = enc.DecodeString(parts[5]); err != nil {
 		return fmt.Errorf("parse verifier hash: %w", ErrBadCredential)
 	}
-	if !w.valid() {
+	if !w.validScrypt() {
 		return fmt.Errorf("parse verifier: %w", ErrBadCredential)
 	}
 	*v = w
@@ -197,4 +211,4 @@ func (v *Verifier) UnmarshalText(text []byte) error {
 }
 
 // String keeps hashes and salts out of logs.
-func (v Verifier) String() string { return "domain.Verifier{scrypt}" }
+func (v Verifier) String() string { return "domain.Verifier{redacted}" }

@@ -2,14 +2,33 @@ package domain
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/scrypt"
 )
 
+// testKeyed is the platform's keyed MAC with a fixed test key.
+type testKeyed []byte
+
+func (k testKeyed) MAC(kind string, parts ...string) []byte {
+	m := hmac.New(sha256.New, k)
+	for _, p := range append([]string{kind}, parts...) {
+		m.Write([]byte{byte(len(p) >> 8), byte(len(p))})
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
+}
+
+var keyed = testKeyed("0123456789abcdef0123456789abcdef")
+
 func TestCredentialsRoundTrip(t *testing.T) {
-	key, secret, v, err := NewAnonymousCredentials(rand.Reader)
+	key, secret, v, err := NewAnonymousCredentials(rand.Reader, keyed)
 	if err != nil {
 		t.Fatalf("NewAnonymousCredentials: %v", err)
 	}
@@ -27,36 +46,63 @@ func TestCredentialsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("MarshalText: %v", err)
 	}
-	if bytes.Contains(text, []byte(secret)) {
-		t.Fatal("verifier text contains the secret")
+	if bytes.Contains(text, []byte(secret)) || !bytes.HasPrefix(text, []byte("hmac$")) {
+		t.Fatalf("verifier text %q", text)
 	}
 	var stored Verifier
 	if err := stored.UnmarshalText(text); err != nil {
 		t.Fatalf("UnmarshalText: %v", err)
 	}
-	if logN, r, p := stored.Cost(); logN != 15 || r != 8 || p != 1 {
-		t.Fatalf("cost = %d,%d,%d", logN, r, p)
+	if stored.Legacy() {
+		t.Fatal("a new verifier is not legacy")
 	}
-	if !stored.Check(secret) {
+	if !stored.Check(keyed, key, secret) {
 		t.Fatal("right secret rejected")
 	}
-	if stored.Check(secret[:len(secret)-1] + "x") {
+	if stored.Check(keyed, key, secret[:len(secret)-1]+"x") {
 		t.Fatal("wrong secret accepted")
+	}
+	other, _, _, _ := NewAnonymousCredentials(rand.Reader, keyed)
+	if stored.Check(keyed, other, secret) {
+		t.Fatal("the verifier is bound to its case key")
+	}
+	if stored.Check(testKeyed("another key entirely, 32 bytes.."), key, secret) {
+		t.Fatal("a verifier checks only under the platform key it was made with")
 	}
 }
 
-func TestDummyCheckMatchesRealCost(t *testing.T) {
-	// The dummy path must run the same derivation as a real verifier; we
-	// check the parameters rather than wall-clock time, which is noisy.
-	if DummyCheck("anything") {
+// Verifiers written by earlier builds (scrypt) still check.
+func TestLegacyScryptVerifierStillChecks(t *testing.T) {
+	salt := []byte("0123456789abcdef")
+	const secret = "legacy-secret-of-an-earlier-build"
+	hash, err := scrypt.Key([]byte(secret), salt, 1<<10, 8, 1, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.RawStdEncoding
+	text := "scrypt$10$8$1$" + enc.EncodeToString(salt) + "$" + enc.EncodeToString(hash)
+	var v Verifier
+	if err := v.UnmarshalText([]byte(text)); err != nil {
+		t.Fatal(err)
+	}
+	if !v.Legacy() || !v.Check(keyed, "ANY-KEY", secret) || v.Check(keyed, "ANY-KEY", secret+"x") {
+		t.Fatal("legacy verifier does not check as before")
+	}
+	if back, err := v.MarshalText(); err != nil || string(back) != text {
+		t.Fatalf("legacy round trip %q %v", back, err)
+	}
+}
+
+func TestDummyAndZeroVerifiersNeverMatch(t *testing.T) {
+	if DummyCheck(keyed, "anything") {
 		t.Fatal("DummyCheck returned true")
 	}
 	var zero Verifier
-	if zero.Check("anything") {
+	if zero.Check(keyed, "K", "anything") {
 		t.Fatal("zero verifier accepted a secret")
 	}
-	if len(dummySalt) != saltLen {
-		t.Fatalf("dummy salt length %d, want %d", len(dummySalt), saltLen)
+	if _, err := zero.MarshalText(); !errors.Is(err, ErrBadCredential) {
+		t.Fatal("a zero verifier must not be stored")
 	}
 }
 
@@ -72,7 +118,7 @@ func TestNormalizeCaseKeyRejects(t *testing.T) {
 }
 
 func TestVerifierUnmarshalRejects(t *testing.T) {
-	for _, s := range []string{"", "bcrypt$x", "scrypt$30$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAA", "scrypt$15$8$1$!!$AAAA"} {
+	for _, s := range []string{"", "bcrypt$x", "hmac$", "hmac$AAAA", "scrypt$30$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAA", "scrypt$15$8$1$!!$AAAA"} {
 		var v Verifier
 		if err := v.UnmarshalText([]byte(s)); !errors.Is(err, ErrBadCredential) {
 			t.Errorf("UnmarshalText(%q) err = %v", s, err)
@@ -81,7 +127,7 @@ func TestVerifierUnmarshalRejects(t *testing.T) {
 }
 
 func TestCredentialsShortRandom(t *testing.T) {
-	if _, _, _, err := NewAnonymousCredentials(bytes.NewReader(make([]byte, 5))); err == nil {
+	if _, _, _, err := NewAnonymousCredentials(bytes.NewReader(make([]byte, 5)), keyed); err == nil {
 		t.Fatal("want error on short random source")
 	}
 }

@@ -19,7 +19,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/deiops/deiops/pkg/httpapi"
+	"github.com/deiops/deiops/pkg/fault"
 )
 
 // Option codes: what a reporter may choose.
@@ -99,7 +99,7 @@ type Option struct {
 // Every guidance must offer formal_resolution: the designated resolution
 // process is a right of every reporter, and guidance that left it out
 // would tell people it does not exist.
-func (g Guidance) Validate() []httpapi.FieldError {
+func (g Guidance) Validate() []fault.Field {
 	v := &validator{}
 	v.text("title", g.Title, MaxTitleRunes, true, false)
 	v.text("summary", g.Summary, MaxTextRunes, false, true)
@@ -164,12 +164,12 @@ func (g Guidance) Validate() []httpapi.FieldError {
 }
 
 type validator struct {
-	errs  []httpapi.FieldError
+	errs  []fault.Field
 	runes int
 }
 
 func (v *validator) add(field, reason string) {
-	v.errs = append(v.errs, httpapi.FieldError{Field: field, Reason: reason})
+	v.errs = append(v.errs, fault.Field{Field: field, Reason: reason})
 }
 
 func (v *validator) count(field string, n, min, max int, noun string) {

@@ -22,6 +22,7 @@ import (
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/pkg/testkit"
 	"github.com/deiops/deiops/pkg/testkit/tokens"
+	"github.com/deiops/deiops/pkg/versioned/versionedhttp"
 	"github.com/deiops/deiops/services/resolution/guidance"
 )
 
@@ -90,7 +91,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	r := httpapi.NewRouter(httpapi.RouterOptions{RouteMiddleware: []httpapi.RouteMiddleware{authn.Route}})
-	svc.Routes(r)
+	guidance.Routes(r, svc)
 	return &env{bus: b, svc: svc, handler: r, iss: iss, audit: audit}
 }
 
@@ -208,13 +209,13 @@ func TestPublishThenReadCurrentVersionsAndAnOldVersion(t *testing.T) {
 	}
 
 	rec = e.do(t, http.MethodGet, "/v1/guidance/cardiology/versions", resident, nil)
-	hist := decode[guidance.VersionsResponse](t, rec, http.StatusOK)
+	hist := decode[versionedhttp.VersionsResponse](t, rec, http.StatusOK)
 	if len(hist.Versions) != 2 || hist.Versions[0].Version != 1 || hist.Versions[1].Version != 2 ||
 		hist.Versions[0].PublishedBy != "" || !hist.Versions[0].PublishedAt.Equal(v1.PublishedAt) {
 		t.Fatalf("history %+v", hist)
 	}
 	rec = e.do(t, http.MethodGet, "/v1/guidance/cardiology/versions", officer, nil)
-	if hist := decode[guidance.VersionsResponse](t, rec, http.StatusOK); hist.Versions[1].PublishedBy != "admin-1" {
+	if hist := decode[versionedhttp.VersionsResponse](t, rec, http.StatusOK); hist.Versions[1].PublishedBy != "admin-1" {
 		t.Errorf("officer's history %+v", hist)
 	}
 
@@ -352,8 +353,10 @@ func TestRolesAndAuthentication(t *testing.T) {
 		problem(t, rec, http.StatusForbidden)
 	}
 	problem(t, e.do(t, http.MethodPut, "/v1/guidance/cardiology", "", sample("x")), http.StatusUnauthorized)
+	// Reading is public (posters link to it), but a bad token is still refused.
+	decode[guidance.Response](t, e.do(t, http.MethodGet, "/v1/guidance/cardiology", "", nil), http.StatusOK)
+	decode[versionedhttp.VersionsResponse](t, e.do(t, http.MethodGet, "/v1/guidance/cardiology/versions", "", nil), http.StatusOK)
 	for _, path := range []string{"/v1/guidance/cardiology", "/v1/guidance/cardiology/versions", "/v1/guidance/cardiology/versions/1"} {
-		problem(t, e.do(t, http.MethodGet, path, "", nil), http.StatusUnauthorized)
 		problem(t, e.do(t, http.MethodGet, path, "not-a-token", nil), http.StatusUnauthorized)
 	}
 	if len(e.audit.Records()) == 0 {
@@ -403,7 +406,7 @@ func TestPublishEmitsPublishedEvent(t *testing.T) {
 func TestServiceBeforeStartAnswers503(t *testing.T) {
 	svc := guidance.New(nil, guidance.Options{})
 	r := httpapi.NewRouter(httpapi.RouterOptions{})
-	svc.Routes(r) // routes register without infrastructure (the OpenAPI document is built that way)
+	guidance.Routes(r, svc) // routes register without infrastructure (the OpenAPI document is built that way)
 	if _, err := httpapi.MarshalDocument(r.OpenAPI("deiops resolution", "1.0.0", "")); err != nil {
 		t.Fatalf("openapi document: %v", err)
 	}

@@ -2,12 +2,9 @@ package policies
 
 import (
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/deiops/deiops/pkg/auth"
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/pkg/versioned"
@@ -94,19 +91,6 @@ type Response struct {
 	Policy      escalation.Policy `json:"policy" desc:"The whole policy, as a case opened under it keeps it"`
 }
 
-// VersionsResponse is a department's version history.
-type VersionsResponse struct {
-	Department string        `json:"department" desc:"The department asked for"`
-	Versions   []VersionInfo `json:"versions" desc:"The department's own versions, oldest first; empty when it has published none"`
-}
-
-// VersionInfo describes one version without its policy.
-type VersionInfo struct {
-	Version     int       `json:"version" desc:"Version number, from 1"`
-	PublishedAt time.Time `json:"published_at" desc:"When the version was published"`
-	PublishedBy string    `json:"published_by" desc:"Subject id of the publisher"`
-}
-
 // TemplatesResponse lists the built-in templates.
 type TemplatesResponse struct {
 	Templates []Template `json:"templates" desc:"Ready policies to adopt or start from"`
@@ -116,156 +100,40 @@ const tag = "escalation-policies"
 
 // Routes registers the escalation policy API on r. Roles are enforced by
 // the router's route middleware from each Operation.
-func (s *Service) Routes(r *httpapi.Router) {
-	readers := []caller.Role{caller.DEIOfficer, caller.DepartmentLead, caller.Admin}
-	editors := []caller.Role{caller.DEIOfficer, caller.Admin}
-
-	r.HandleFunc(httpapi.Operation{
+func Routes(r *httpapi.Router, s *Service) {
+	r.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/escalation-policies/templates", ID: "listEscalationPolicyTemplates", Tags: []string{tag},
-		Summary:   "The ready escalation policies a department can adopt",
-		Responses: map[int]any{http.StatusOK: TemplatesResponse{}},
-	}, s.listTemplates)
-
-	r.HandleFunc(httpapi.Operation{
-		Method: http.MethodGet, Path: "/v1/escalation-policies/{department}", ID: "getEscalationPolicy", Tags: []string{tag},
-		Summary: "The escalation policy a case opened now in a department starts with",
-		Description: "The department's latest version; when it has published none, the hospital-wide default " +
-			"(source_scope hospital); when nothing was published at all, the residency program template " +
-			"(source_scope builtin, version 0). Use department hospital to read the hospital-wide default. " +
-			"Policies name people (user targets, rotations, delegations with absence dates): responses are not cached.",
-		Roles:      readers,
-		Restricted: true,
-		Responses:  map[int]any{http.StatusOK: Response{}, http.StatusUnprocessableEntity: nil},
-	}, s.getCurrent)
-
-	r.HandleFunc(httpapi.Operation{
-		Method: http.MethodGet, Path: "/v1/escalation-policies/{department}/versions", ID: "listEscalationPolicyVersions", Tags: []string{tag},
-		Summary:   "Every version of a department's escalation policy, oldest first, without the policies",
-		Roles:     readers,
-		Responses: map[int]any{http.StatusOK: VersionsResponse{}, http.StatusUnprocessableEntity: nil},
-	}, s.listVersions)
-
-	r.HandleFunc(httpapi.Operation{
-		Method: http.MethodGet, Path: "/v1/escalation-policies/{department}/versions/{version}", ID: "getEscalationPolicyVersion", Tags: []string{tag},
-		Summary:    "One version of a department's escalation policy, current or not (cases keep the version they started with)",
-		Roles:      readers,
-		Restricted: true,
-		Responses:  map[int]any{http.StatusOK: Response{}, http.StatusNotFound: nil, http.StatusUnprocessableEntity: nil},
-	}, s.getVersion)
-
-	r.HandleFunc(httpapi.Operation{
-		Method: http.MethodPut, Path: "/v1/escalation-policies/{department}", ID: "publishEscalationPolicy", Tags: []string{tag},
-		Summary: "Publish a new version of a department's escalation policy, or adopt a template",
-		Description: "The body is a whole policy, or {\"template\": name} to adopt a template as it is. It becomes the " +
-			"department's next version: cases opened from now on start with it, cases already open keep theirs. " +
-			"id, version and department are set by the server (id: the department; department: empty for hospital). " +
-			"Department hospital publishes the hospital-wide default. 422 lists every invalid field by its path, " +
-			"e.g. levels[1].delay; 409 means the department holds the maximum number of versions, or concurrent " +
-			"publishes kept colliding (send it again).",
-		Roles:      editors,
-		Restricted: true,
-		Request:    PublishRequest{},
-		Responses: map[int]any{
-			http.StatusCreated:               Response{},
-			http.StatusConflict:              nil,
-			http.StatusRequestEntityTooLarge: nil,
-			http.StatusUnprocessableEntity:   nil,
+		Summary: "The ready escalation policies a department can adopt",
+	}, httpapi.Call(http.StatusOK, func(*http.Request) (TemplatesResponse, error) {
+		return TemplatesResponse{Templates: Templates()}, nil
+	}))
+	versionedhttp.Routes[escalation.Policy, PublishRequest, Response]{
+		Docs: s.Documents, Base: "/v1/escalation-policies", Tag: tag,
+		IDs: [4]string{"getEscalationPolicy", "listEscalationPolicyVersions", "getEscalationPolicyVersion", "publishEscalationPolicy"},
+		Texts: versionedhttp.Texts{
+			CurrentSummary: "The escalation policy a case opened now in a department starts with",
+			CurrentDescription: "The department's latest version; when it has published none, the hospital-wide default " +
+				"(source_scope hospital); when nothing was published at all, the residency program template " +
+				"(source_scope builtin, version 0). Use department hospital to read the hospital-wide default. " +
+				"Policies name people (user targets, rotations, delegations with absence dates): responses are not cached.",
+			VersionsSummary: "Every version of a department's escalation policy, oldest first, without the policies",
+			VersionSummary:  "One version of a department's escalation policy, current or not (cases keep the version they started with)",
+			PublishSummary:  "Publish a new version of a department's escalation policy, or adopt a template",
+			PublishDescription: "The body is a whole policy, or {\"template\": name} to adopt a template as it is. It becomes the " +
+				"department's next version: cases opened from now on start with it, cases already open keep theirs. " +
+				"id, version and department are set by the server (id: the department; department: empty for hospital). " +
+				"Department hospital publishes the hospital-wide default. 422 lists every invalid field by its path, " +
+				"e.g. levels[1].delay; 409 means the department holds the maximum number of versions; 503 with Retry-After " +
+				"means concurrent publishes kept colliding (send it again).",
 		},
-	}, s.publish)
-}
-
-func (s *Service) listTemplates(w http.ResponseWriter, r *http.Request) {
-	httpapi.WriteJSON(w, r, http.StatusOK, TemplatesResponse{Templates: Templates()})
-}
-
-func (s *Service) getCurrent(w http.ResponseWriter, r *http.Request) {
-	dept, ok := department(w, r)
-	if !ok {
-		return
-	}
-	cur, err := s.Lookup(r.Context(), dept)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, response(dept, cur.Source, cur.Version))
-}
-
-func (s *Service) listVersions(w http.ResponseWriter, r *http.Request) {
-	dept, ok := department(w, r)
-	if !ok {
-		return
-	}
-	h, err := s.History(r.Context(), dept)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	out := VersionsResponse{Department: dept, Versions: make([]VersionInfo, len(h))}
-	for i, v := range h {
-		out.Versions[i] = VersionInfo{Version: v.Version, PublishedAt: v.PublishedAt, PublishedBy: v.PublishedBy}
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, out)
-}
-
-func (s *Service) getVersion(w http.ResponseWriter, r *http.Request) {
-	dept, ok := department(w, r)
-	if !ok {
-		return
-	}
-	n, ok := versionNumber(w, r)
-	if !ok {
-		return
-	}
-	v, err := s.Version(r.Context(), dept, n)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, r, http.StatusOK, response(dept, dept, v))
-}
-
-func (s *Service) publish(w http.ResponseWriter, r *http.Request) {
-	dept, ok := department(w, r)
-	if !ok {
-		return
-	}
-	p, ok := auth.FromContext(r.Context())
-	if !ok || p.Subject == "" {
-		httpapi.WriteProblem(w, r, httpapi.Unauthorized("a signed-in publisher is required"))
-		return
-	}
-	req, err := httpapi.Decode[PublishRequest](r)
-	if err != nil {
-		httpapi.WriteProblem(w, r, err)
-		return
-	}
-	v, err := s.Publish(r.Context(), dept, req.Policy(), p.Subject)
-	if err != nil {
-		fail(w, r, err)
-		return
-	}
-	w.Header().Set("Location", "/v1/escalation-policies/"+url.PathEscape(dept)+"/versions/"+strconv.Itoa(v.Version))
-	httpapi.WriteJSON(w, r, http.StatusCreated, response(dept, dept, v))
-}
-
-func response(dept, source string, v versioned.Version[escalation.Policy]) Response {
-	return Response{Department: dept, Version: v.Version, SourceScope: source, PublishedAt: v.PublishedAt,
-		PublishedBy: v.PublishedBy, Policy: v.Doc}
-}
-
-// department reads and checks the {department} path value; a bad one is
-// answered with 422 naming department.
-func department(w http.ResponseWriter, r *http.Request) (string, bool) {
-	return versionedhttp.Scope(w, r, "department", MaxDepartmentLength, BuiltinScope, "templates")
-}
-
-// versionNumber reads the {version} path value.
-func versionNumber(w http.ResponseWriter, r *http.Request) (int, bool) {
-	return versionedhttp.Version(w, r)
-}
-
-// fail maps service errors to problems.
-func fail(w http.ResponseWriter, r *http.Request, err error) {
-	versionedhttp.Errors{Noun: "escalation policy", NotStarted: ErrNotStarted, TooLarge: httpapi.PayloadTooLarge(versioned.DefaultMaxDocBytes)}.Fail(w, r, err)
+		ReadRoles:      []caller.Role{caller.DEIOfficer, caller.DepartmentLead, caller.Admin},
+		EditRoles:      []caller.Role{caller.DEIOfficer, caller.Admin},
+		Restricted:     true,
+		ExtraResponses: map[int]any{http.StatusRequestEntityTooLarge: nil},
+		Document:       PublishRequest.Policy,
+		Respond: func(dept, source string, v versioned.Version[escalation.Policy], _ bool) Response {
+			return Response{Department: dept, Version: v.Version, SourceScope: source, PublishedAt: v.PublishedAt,
+				PublishedBy: v.PublishedBy, Policy: v.Doc}
+		},
+	}.Register(r)
 }

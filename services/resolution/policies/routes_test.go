@@ -23,6 +23,7 @@ import (
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/pkg/testkit"
 	"github.com/deiops/deiops/pkg/testkit/tokens"
+	"github.com/deiops/deiops/pkg/versioned/versionedhttp"
 	"github.com/deiops/deiops/services/resolution/policies"
 	"github.com/deiops/deiops/workflows/escalation"
 )
@@ -92,7 +93,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	r := httpapi.NewRouter(httpapi.RouterOptions{RouteMiddleware: []httpapi.RouteMiddleware{authn.Route}})
-	svc.Routes(r) // routes register without infrastructure (the OpenAPI document is built that way)
+	policies.Routes(r, svc) // routes register without infrastructure (the OpenAPI document is built that way)
 	if _, err := httpapi.MarshalDocument(r.OpenAPI("deiops resolution", "1.0.0", "")); err != nil {
 		t.Fatalf("openapi document: %v", err)
 	}
@@ -197,11 +198,11 @@ func TestPublishThenReadCurrentVersionsAndAnOldVersion(t *testing.T) {
 	if cur.Version != 2 || cur.SourceScope != "cardiology" || !reflect.DeepEqual(cur.Policy, want2) {
 		t.Fatalf("current %+v\nwant policy %+v", cur, want2)
 	}
-	if snap, err := e.svc.Current(ctx, "cardiology"); err != nil || !reflect.DeepEqual(snap, want2) {
+	if snap, err := e.svc.Policy(ctx, "cardiology"); err != nil || !reflect.DeepEqual(snap, want2) {
 		t.Fatalf("service snapshot %+v, %v", snap, err)
 	}
 
-	hist := decode[policies.VersionsResponse](t, e.do(t, http.MethodGet, base+"cardiology/versions", lead, nil), http.StatusOK)
+	hist := decode[versionedhttp.VersionsResponse](t, e.do(t, http.MethodGet, base+"cardiology/versions", lead, nil), http.StatusOK)
 	if len(hist.Versions) != 2 || hist.Versions[0].Version != 1 || hist.Versions[1].PublishedBy != "admin-1" ||
 		!hist.Versions[0].PublishedAt.Equal(v1.PublishedAt) || !hist.Versions[1].PublishedAt.After(hist.Versions[0].PublishedAt) {
 		t.Fatalf("history %+v", hist)
@@ -224,7 +225,7 @@ func TestFallbackToHospitalDefaultThenBuiltin(t *testing.T) {
 	officer := e.as("officer-1", "dei_officer")
 
 	// Nothing published: the residency program template as it ships.
-	if p, err := e.svc.Current(ctx, "oncology"); err != nil || !reflect.DeepEqual(p, escalation.ResidencyProgramDefault()) {
+	if p, err := e.svc.Policy(ctx, "oncology"); err != nil || !reflect.DeepEqual(p, escalation.ResidencyProgramDefault()) {
 		t.Fatalf("built-in snapshot %+v, %v", p, err)
 	}
 	b := decode[policies.Response](t, e.do(t, http.MethodGet, base+"oncology", officer, nil), http.StatusOK)
@@ -242,20 +243,20 @@ func TestFallbackToHospitalDefaultThenBuiltin(t *testing.T) {
 		got.Policy.Levels[0].Name != "acknowledgment-reminder" {
 		t.Fatalf("hospital default for oncology: %+v", got)
 	}
-	snap, err := e.svc.Current(ctx, "oncology")
+	snap, err := e.svc.Policy(ctx, "oncology")
 	if err != nil || snap.ID != "hospital" || len(snap.Validate()) != 0 {
 		t.Fatalf("service snapshot %+v, %v", snap, err)
 	}
-	if h := decode[policies.VersionsResponse](t, e.do(t, http.MethodGet, base+"oncology/versions", officer, nil), http.StatusOK); len(h.Versions) != 0 || h.Versions == nil {
+	if h := decode[versionedhttp.VersionsResponse](t, e.do(t, http.MethodGet, base+"oncology/versions", officer, nil), http.StatusOK); len(h.Versions) != 0 || h.Versions == nil {
 		t.Fatalf("oncology's own history %+v, want empty", h)
 	}
 
 	// Its own policy takes over.
 	decode[policies.Response](t, e.do(t, http.MethodPut, base+"oncology", officer, `{"template":"residency_program_default"}`), http.StatusCreated)
-	if snap, err := e.svc.Current(ctx, "oncology"); err != nil || snap.ID != "oncology" || snap.Department != "oncology" || snap.Version != 1 {
+	if snap, err := e.svc.Policy(ctx, "oncology"); err != nil || snap.ID != "oncology" || snap.Department != "oncology" || snap.Version != 1 {
 		t.Fatalf("own snapshot %+v, %v", snap, err)
 	}
-	if snap, err := e.svc.Current(ctx, "radiology"); err != nil || snap.ID != "hospital" {
+	if snap, err := e.svc.Policy(ctx, "radiology"); err != nil || snap.ID != "hospital" {
 		t.Fatalf("other department %+v, %v", snap, err)
 	}
 }
@@ -413,7 +414,7 @@ func TestServiceBeforeStartAnswers503(t *testing.T) {
 		t.Fatal("Current before Start succeeded")
 	}
 	r := httpapi.NewRouter(httpapi.RouterOptions{})
-	svc.Routes(r)
+	policies.Routes(r, svc)
 	req := httptest.NewRequest(http.MethodGet, base+"cardiology", nil)
 	req = req.WithContext(auth.WithPrincipal(req.Context(), &auth.Principal{Subject: "u", Roles: []string{"admin"}}))
 	rec := httptest.NewRecorder()

@@ -43,7 +43,7 @@ func (h *HTTP) Routes(rt *httpapi.Router) {
 		" headers. A wrong key and a wrong secret are answered alike (401), and attempts are rate-limited per client (429)."
 
 	rt.Serve(httpapi.Operation{
-		Method: http.MethodPost, Path: "/v1/reports", ID: "submitReport", Tags: reports, Public: true, Restricted: true,
+		Method: http.MethodPost, Path: "/v1/reports", ID: "submitReport", Tags: reports, Public: true, Restricted: true, Idempotent: true,
 		Summary: "Submit a speak-up report, named (with a token) or anonymous",
 		Description: "A named report needs a bearer token; an anonymous report (anonymous: true) keeps no identity, " +
 			"even when a token is sent, and answers with a case key and a secret shown only once. " +
@@ -61,7 +61,7 @@ func (h *HTTP) Routes(rt *httpapi.Router) {
 		Responses: map[int]any{http.StatusNotFound: nil},
 	}, httpapi.Call(http.StatusOK, h.reporterCase))
 	rt.Serve(httpapi.Operation{
-		Method: http.MethodPost, Path: "/v1/my/cases/{id}/messages", ID: "postMyCaseMessage", Tags: reports, Restricted: true,
+		Method: http.MethodPost, Path: "/v1/my/cases/{id}/messages", ID: "postMyCaseMessage", Tags: reports, Restricted: true, Idempotent: true,
 		Summary:   "Send a message to the case's handlers",
 		Responses: map[int]any{http.StatusNotFound: nil, http.StatusUnprocessableEntity: nil},
 	}, httpapi.JSON(http.StatusCreated, h.reporterMessage))
@@ -77,7 +77,7 @@ func (h *HTTP) Routes(rt *httpapi.Router) {
 		Responses: map[int]any{http.StatusUnauthorized: nil, http.StatusTooManyRequests: nil},
 	}, httpapi.Call(http.StatusOK, h.reporterCase))
 	rt.Serve(httpapi.Operation{
-		Method: http.MethodPost, Path: "/v1/anonymous/case/messages", ID: "postAnonymousCaseMessage", Tags: reports, Public: true, Restricted: true,
+		Method: http.MethodPost, Path: "/v1/anonymous/case/messages", ID: "postAnonymousCaseMessage", Tags: reports, Public: true, Restricted: true, Idempotent: true,
 		Summary: "Send a message to the case's handlers (anonymous)", Description: creds,
 		Responses: map[int]any{http.StatusUnauthorized: nil, http.StatusTooManyRequests: nil},
 	}, httpapi.JSON(http.StatusCreated, h.reporterMessage))
@@ -132,7 +132,9 @@ func (h *HTTP) Routes(rt *httpapi.Router) {
 	for _, a := range actions {
 		rt.Serve(httpapi.Operation{
 			Method: http.MethodPost, Path: "/v1/cases/{id}/" + a.path, ID: a.id, Tags: cases, Restricted: true,
-			Summary: a.summary, Description: "409 with the current state when the case is not in a state that allows it. " + access,
+			// Notes and messages are entries, made once per Idempotency-Key.
+			Idempotent: a.path == "notes" || a.path == "messages",
+			Summary:    a.summary, Description: "409 with the current state when the case is not in a state that allows it. " + access,
 			Responses: map[int]any{http.StatusForbidden: nil, http.StatusNotFound: nil,
 				http.StatusConflict: nil, http.StatusUnprocessableEntity: nil},
 		}, a.serve)
@@ -175,7 +177,7 @@ func (h *HTTP) submit(r *http.Request, req ReportRequest) (ReportReceipt, error)
 		}
 		reporter = a.ID
 	}
-	rc, err := h.App.Submit(r.Context(), req.input(reporter))
+	rc, err := h.App.Submit(r.Context(), req.input(reporter), once(r))
 	if err != nil {
 		return ReportReceipt{}, err
 	}
@@ -235,7 +237,7 @@ func (h *HTTP) reporterMessage(r *http.Request, req TextRequest) (ReporterView, 
 	if err != nil {
 		return ReporterView{}, err
 	}
-	if rec, _, err = h.App.ReporterMessage(r.Context(), rec, domain.Restrict(req.Text)); err != nil {
+	if rec, _, err = h.App.ReporterMessage(r.Context(), rec, domain.Restrict(req.Text), once(r)); err != nil {
 		return ReporterView{}, err
 	}
 	return reporterView(rec), nil
@@ -283,6 +285,7 @@ func actionOnly(h *HTTP, op app.Op) httpapi.Endpoint {
 }
 
 func (h *HTTP) act(r *http.Request, act app.Action) (CaseView, error) {
+	act.Once = once(r)
 	rec, _, err := h.App.Act(r.Context(), auth.ActorOf(r), r.PathValue("id"), act, h.Candidates)
 	if err != nil {
 		return CaseView{}, err
@@ -339,4 +342,10 @@ func (h *HTTP) auditTrail(r *http.Request) (AuditTrail, error) {
 func (h *HTTP) view(r *app.Record) CaseView {
 	id, version, _ := h.App.Started(r.Case.ID())
 	return caseView(r, id, version)
+}
+
+// once is the request's idempotency scope in the app's terms.
+func once(r *http.Request) app.Once {
+	s, _ := httpapi.IdempotencyScopeFrom(r.Context())
+	return app.Once{Key: s.Key, Fingerprint: s.Fingerprint}
 }

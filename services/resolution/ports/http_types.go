@@ -53,7 +53,7 @@ type ReportReceipt struct {
 	CaseID  string `json:"case_id" desc:"Case id"`
 	Status  string `json:"status" desc:"submitted"`
 	CaseKey string `json:"case_key,omitempty" desc:"Anonymous reports: the case key (XXXX-XXXX-XXXX). Shown once"`
-	Secret  string `json:"secret,omitempty" desc:"Anonymous reports: the secret. Shown once; only a slow hash is kept, it cannot be recovered"`
+	Secret  string `json:"secret,omitempty" desc:"Anonymous reports: the secret. Shown once; only a keyed hash (HMAC) is kept, it cannot be recovered"`
 	Next    string `json:"next" desc:"Where the reporter follows the case"`
 }
 

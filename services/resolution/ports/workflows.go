@@ -20,7 +20,7 @@ import (
 
 // Policies returns the escalation policy a department's new cases keep.
 type Policies interface {
-	Current(ctx context.Context, department string) (escalation.Policy, error)
+	Policy(ctx context.Context, department string) (escalation.Policy, error)
 }
 
 // WorkflowID is the escalation workflow id of a case.
@@ -44,7 +44,7 @@ func (e *Escalations) input(ctx context.Context, caseID string) (escalation.Inpu
 		return escalation.Input{}, nil, err
 	}
 	dept := r.Case.Report().DepartmentID()
-	p, err := e.Policies.Current(ctx, dept)
+	p, err := e.Policies.Policy(ctx, dept)
 	if err != nil {
 		return escalation.Input{}, nil, fmt.Errorf("policy for %s: %w", dept, err)
 	}

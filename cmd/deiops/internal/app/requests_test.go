@@ -39,10 +39,10 @@ func TestEmptyBodyCannotCopyAnotherCasesText(t *testing.T) {
 	}
 
 	const secretNote, secretMessage = "E-INTERNAL-NOTE-5b1f", "E-MESSAGE-TO-REPORTER-9c2d"
+	must[map[string]any](a, http.StatusOK, http.MethodPost, E+"/triage", officer, map[string]any{"category": "harassment", "severity": "critical", "route": "e-route"})
 	for round := range 5 {
 		must[map[string]any](a, http.StatusOK, http.MethodPost, E+"/notes", officer, map[string]any{"text": fmt.Sprintf("%s-%d", secretNote, round)})
 		must[map[string]any](a, http.StatusOK, http.MethodPost, E+"/messages", officer, map[string]any{"text": fmt.Sprintf("%s-%d", secretMessage, round)})
-		must[map[string]any](a, http.StatusOK, http.MethodPost, E+"/triage", officer, map[string]any{"category": "harassment", "severity": "critical", "route": "e-route"})
 		must[map[string]any](a, http.StatusOK, http.MethodPut, E+"/legal-hold", officer, map[string]any{"on": true})
 		for _, probe := range []struct {
 			method, path string
@@ -378,5 +378,63 @@ func TestConcurrentNotesAndMessagesLandOnceOnTheirOwnCase(t *testing.T) {
 				t.Errorf("case %d holds %q %d times, want %d", c, w.text, count[w.text], want)
 			}
 		}
+	}
+}
+
+// A report sent with an Idempotency-Key is one case whatever the
+// idempotency store remembers: after Redis forgot every key (a restart of
+// the dev stack's in-process Redis, an eviction), the retry answers the
+// first receipt — the same case, key and secret — and the same key with
+// another report is refused.
+func TestAReportIsOneCaseWhenTheIdempotencyStoreForgets(t *testing.T) {
+	in, cfg, dev := newInfra(t)
+	p := start(t, cfg, dev)
+	a := api{t: t, base: p.base, dev: dev}
+	importHospital(t, a)
+	officer := a.token("off1", "dei_officer")
+
+	reports := map[string]map[string]any{"once": anonymousReport("once"), "another": anonymousReport("another")}
+	send := func(text string) (int, receipt) {
+		t.Helper()
+		code, body := a.call(http.MethodPost, "/v1/reports", "", reports[text], "Idempotency-Key", "report-1")
+		var rc receipt
+		if code == http.StatusCreated {
+			if err := json.Unmarshal(body, &rc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return code, rc
+	}
+	forget := func() {
+		t.Helper()
+		ctx := context.Background()
+		iter := in.redis.Client.Scan(ctx, 0, "deiops:http:idem:*", 1000).Iterator()
+		for iter.Next(ctx) {
+			if err := in.redis.Client.Del(ctx, iter.Val()).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := iter.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, first := send("once")
+	if code != http.StatusCreated || first.Secret == "" {
+		t.Fatalf("first report: status %d", code)
+	}
+	forget()
+	code, again := send("once")
+	if code != http.StatusCreated || again != first {
+		t.Fatalf("retry after the store forgot: status %d, receipt %+v; want 201 and %+v", code, again, first)
+	}
+	forget()
+	if code, _ := send("another"); code != http.StatusUnprocessableEntity {
+		t.Fatalf("the same key for another report: status %d, want 422", code)
+	}
+	list := must[struct {
+		Cases []struct{ ID string } `json:"cases"`
+	}](a, http.StatusOK, http.MethodGet, "/v1/cases", officer, nil)
+	if len(list.Cases) != 1 || list.Cases[0].ID != first.CaseID {
+		t.Fatalf("cases %+v, want only %s", list.Cases, first.CaseID)
 	}
 }
