@@ -43,7 +43,7 @@ func AccessLog(l *slog.Logger) Middleware {
 			sw := captureStatus(w)
 			defer func() {
 				ctx := r.Context()
-				status := sw.Status()
+				status := ri.status(sw)
 				level := slog.LevelInfo
 				if status >= 500 {
 					level = slog.LevelWarn // the cause is logged where it happened
