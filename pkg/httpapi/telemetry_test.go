@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/deiops/deiops/pkg/telemetry"
 	"github.com/deiops/deiops/pkg/testkit"
 )
 
@@ -24,7 +25,12 @@ import (
 // and nothing else, behind the tracing, metrics and access-log middleware.
 func telemetryStack(t *testing.T, tp trace.TracerProvider, mp metric.MeterProvider) (http.Handler, *logBuffer) {
 	t.Helper()
-	logger, logs := newTestLogger()
+	logs := &logBuffer{}
+	// The production logger: it, not the middleware, adds the trace ids.
+	logger, err := telemetry.NewLogger(logs, "debug", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	metrics, err := Metrics(mp)
 	if err != nil {
 		t.Fatal(err)
@@ -287,5 +293,47 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 	}
 	if points != 1 {
 		t.Errorf("%d duration data points, want 1", points)
+	}
+}
+
+// Through the whole server with tracing on, an access log line names the
+// trace and the span exactly once each, as the logger stamps them.
+func TestAccessLogNamesTraceOnce(t *testing.T) {
+	tp, spans := testkit.Spans(t)
+	logs := &logBuffer{}
+	logger, err := telemetry.NewLogger(logs, "info", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(Options{Logger: logger, TracerProvider: tp, Config: testHTTPConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Router().HandleFunc(Operation{Method: "GET", Path: "/v1/ping", ID: "ping", Public: true}, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	serve(s.Handler(), httptest.NewRequest(http.MethodGet, "/v1/ping", nil))
+
+	var line string
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if strings.Contains(l, `"msg":"http request"`) {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("no access log line in %s", logs.String())
+	}
+	ended := spans.Ended()
+	if len(ended) != 1 {
+		t.Fatalf("got %d spans, want 1", len(ended))
+	}
+	sc := ended[0].SpanContext()
+	for key, want := range map[string]string{"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String()} {
+		if n := strings.Count(line, `"`+key+`":`); n != 1 {
+			t.Errorf("%s appears %d times in %s", key, n, line)
+		}
+		if !strings.Contains(line, `"`+key+`":"`+want+`"`) {
+			t.Errorf("%s is not the request span's %s: %s", key, want, line)
+		}
 	}
 }
