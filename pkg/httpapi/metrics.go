@@ -42,7 +42,7 @@ func Metrics(mp metric.MeterProvider) (Middleware, error) {
 			defer func() {
 				// Deferred so a panic that escapes still balances the gauge.
 				active.Add(ctx, -1, method, scheme)
-				status := sw.Status()
+				status := ri.status(sw)
 				attrs := []attribute.KeyValue{semconv.HTTPResponseStatusCode(status)}
 				if route := routePath(ri.pattern); route != "" {
 					attrs = append(attrs, semconv.HTTPRoute(route))

@@ -93,6 +93,11 @@ func TooManyRequests(detail string) *Problem {
 	return NewProblem(http.StatusTooManyRequests, detail)
 }
 
+// StatusClientClosedRequest is nginx's 499 "client closed request": what
+// logs, metrics and traces record for a request whose client went away
+// before the answer, so it is not counted as a server fault (5xx).
+const StatusClientClosedRequest = 499
+
 // Internal is 500 with a generic detail; the cause is logged, never sent.
 func Internal() *Problem {
 	return NewProblem(http.StatusInternalServerError, "the server could not complete the request; quote the instance when reporting it")
@@ -155,14 +160,26 @@ func orDefault(s, def string) string {
 // error it does not classify becomes a generic 500 and is logged with the
 // request id, because error strings can carry restricted data or internals
 // that a client must not see. A 503 carries Retry-After.
+//
+// An error that is the client going away (context.Canceled while the
+// request's context is cancelled) is no server fault: it is not logged,
+// and logs, metrics and traces record StatusClientClosedRequest.
 func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p, retryAfter := ProblemFor(err)
-	if p == nil {
+	switch {
+	case clientClosed(r, err):
+		markClientClosed(r)
+		// Nobody receives this answer; a 5xx on the wire makes the
+		// idempotency middleware free the key for the client's retry.
+		p, retryAfter = Internal(), 0
+	case p == nil:
 		logUnexpected(r, err)
 		p = Internal()
-	} else if f, ok := fault.As(err); ok && f.Cause != nil && f.Kind == fault.Unavailable {
-		LoggerFrom(r.Context()).WarnContext(r.Context(), "request answered 503", "request_id", RequestIDFrom(r.Context()),
-			"route", Route(r), "error", f.Cause)
+	default:
+		if f, ok := fault.As(err); ok && f.Cause != nil && f.Kind == fault.Unavailable {
+			LoggerFrom(r.Context()).WarnContext(r.Context(), "request answered 503", "request_id", RequestIDFrom(r.Context()),
+				"route", Route(r), "error", f.Cause)
+		}
 	}
 	if (p.Status == http.StatusServiceUnavailable || retryAfter > 0) && w.Header().Get("Retry-After") == "" {
 		if retryAfter <= 0 {
@@ -202,13 +219,13 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 
 func logUnexpected(r *http.Request, err error) {
 	ctx := r.Context()
-	log := LoggerFrom(ctx)
-	// A client that went away is not a server fault.
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		log.InfoContext(ctx, "request cancelled by client", "request_id", RequestIDFrom(ctx))
-		return
-	}
-	log.ErrorContext(ctx, "request failed", "request_id", RequestIDFrom(ctx), "route", Route(r), "error", err)
+	LoggerFrom(ctx).ErrorContext(ctx, "request failed", "request_id", RequestIDFrom(ctx), "route", Route(r), "error", err)
+}
+
+// clientClosed reports whether err is the client having gone away rather
+// than a failure of the server.
+func clientClosed(r *http.Request, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled)
 }
 
 // WriteJSON answers with v as application/json.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -91,5 +92,27 @@ func TestWriteProblemDoesNotModifyCaller(t *testing.T) {
 	})), httptest.NewRequest(http.MethodGet, "/", nil))
 	if p.Instance != "" {
 		t.Errorf("WriteProblem changed the caller's problem: %+v", p)
+	}
+}
+
+// The answer to a client that went away is nobody's, but it must still be a
+// 5xx on the wire: the idempotency middleware then frees the key, and the
+// client's retry runs instead of replaying a 499.
+func TestClientGoneFreesTheIdempotencyKey(t *testing.T) {
+	f := newIdemFixture(t, NewMemoryIdempotencyStore(nil))
+	ctx, hangUp := context.WithCancel(context.Background())
+	f.behave = func(w http.ResponseWriter, r *http.Request) {
+		hangUp()
+		WriteProblem(w, r, fmt.Errorf("save note: %w", r.Context().Err()))
+	}
+	r := jsonRequest(http.MethodPost, "/v1/cases/c1/notes", `{}`).WithContext(ctx)
+	r.Header.Set(IdempotencyKeyHeader, "k-gone")
+	if w := serve(f.h, r); w.Code < 500 {
+		t.Fatalf("written status = %d, want a 5xx", w.Code)
+	}
+
+	f.behave = nil
+	if w := f.post("/v1/cases/c1/notes", "k-gone", "", `{}`); w.Code != http.StatusCreated || f.calls.Load() != 2 {
+		t.Fatalf("retry: status %d after %d calls, want 201 from a second call", w.Code, f.calls.Load())
 	}
 }

@@ -11,6 +11,8 @@ import (
 // ServeMux sees (and sets Pattern on) is a copy made further down the chain.
 type routeInfo struct {
 	pattern string
+	// clientClosed is set by WriteProblem when the client went away.
+	clientClosed bool
 }
 
 type routeKey struct{}
@@ -29,6 +31,22 @@ func recordRoute(r *http.Request) {
 	if ri, ok := r.Context().Value(routeKey{}).(*routeInfo); ok && r.Pattern != "" {
 		ri.pattern = r.Pattern
 	}
+}
+
+// markClientClosed tells the middleware outside that r's client went away.
+func markClientClosed(r *http.Request) {
+	if ri, ok := r.Context().Value(routeKey{}).(*routeInfo); ok {
+		ri.clientClosed = true
+	}
+}
+
+// status is what telemetry records for a response: 499 once the client went
+// away, whatever was written for nobody to read.
+func (ri *routeInfo) status(sw *statusWriter) int {
+	if ri.clientClosed {
+		return StatusClientClosedRequest
+	}
+	return sw.Status()
 }
 
 // Route is the route template that matched r, without the method, e.g.

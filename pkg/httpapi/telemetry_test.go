@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/deiops/deiops/pkg/telemetry"
 	"github.com/deiops/deiops/pkg/testkit"
 )
 
@@ -23,7 +25,12 @@ import (
 // and nothing else, behind the tracing, metrics and access-log middleware.
 func telemetryStack(t *testing.T, tp trace.TracerProvider, mp metric.MeterProvider) (http.Handler, *logBuffer) {
 	t.Helper()
-	logger, logs := newTestLogger()
+	logs := &logBuffer{}
+	// The production logger: it, not the middleware, adds the trace ids.
+	logger, err := telemetry.NewLogger(logs, "debug", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	metrics, err := Metrics(mp)
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +41,10 @@ func telemetryStack(t *testing.T, tp trace.TracerProvider, mp metric.MeterProvid
 	})
 	rt.HandleFunc(Operation{Method: "GET", Path: "/v1/fail", ID: "fail", Public: true}, func(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, ServiceUnavailable("down"))
+	})
+	rt.HandleFunc(Operation{Method: "GET", Path: "/v1/gone", ID: "gone", Public: true}, func(w http.ResponseWriter, r *http.Request) {
+		// What a handler sees when its client hung up mid-request.
+		WriteProblem(w, r, fmt.Errorf("load case: %w", r.Context().Err()))
 	})
 	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	h := Chain(RequestID(), ContextLogger(logger), Trace(tp, prop), metrics, AccessLog(logger), Recover())(rt)
@@ -210,6 +221,119 @@ func TestAccessLog(t *testing.T) {
 	for _, secret := range []string{caseID, "jane", "BODY-SECRET", "TOKEN-SECRET", "192.0.2.1"} {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("logs contain %q: %s", secret, logs.String())
+		}
+	}
+}
+
+// A request whose client went away is recorded as 499, never as a server
+// fault: the access log line is INFO, no ERROR is logged, the metric has no
+// error.type and the span is no error.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	tp, spans := testkit.Spans(t)
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	h, logs := telemetryStack(t, tp, mp)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client hung up
+	serve(h, httptest.NewRequest(http.MethodGet, "/v1/gone", nil).WithContext(ctx))
+
+	var access map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		if m["level"] == "ERROR" {
+			t.Errorf("a client that went away was logged as an error: %s", l)
+		}
+		if m["msg"] == "http request" {
+			access = m
+		}
+	}
+	if access == nil || access["status"] != float64(StatusClientClosedRequest) || access["level"] != "INFO" {
+		t.Errorf("access log = %v, want status 499 at INFO", access)
+	}
+
+	ended := spans.Ended()
+	if len(ended) != 1 {
+		t.Fatalf("got %d spans, want 1", len(ended))
+	}
+	if ended[0].Status().Code == codes.Error {
+		t.Errorf("span status = %v, want no error", ended[0].Status())
+	}
+	for _, kv := range ended[0].Attributes() {
+		if kv.Key == "http.response.status_code" && kv.Value.AsInt64() != StatusClientClosedRequest {
+			t.Errorf("span status code = %d, want 499", kv.Value.AsInt64())
+		}
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	points := 0
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			hist, ok := m.Data.(metricdata.Histogram[float64])
+			if !ok || m.Name != "http.server.request.duration" {
+				continue
+			}
+			for _, dp := range hist.DataPoints {
+				points++
+				if status, _ := dp.Attributes.Value("http.response.status_code"); status.AsInt64() != StatusClientClosedRequest {
+					t.Errorf("duration recorded with status %d, want 499", status.AsInt64())
+				}
+				if v, ok := dp.Attributes.Value("error.type"); ok {
+					t.Errorf("duration recorded with error.type %q", v.Emit())
+				}
+			}
+		}
+	}
+	if points != 1 {
+		t.Errorf("%d duration data points, want 1", points)
+	}
+}
+
+// Through the whole server with tracing on, an access log line names the
+// trace and the span exactly once each, as the logger stamps them.
+func TestAccessLogNamesTraceOnce(t *testing.T) {
+	tp, spans := testkit.Spans(t)
+	logs := &logBuffer{}
+	logger, err := telemetry.NewLogger(logs, "info", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(Options{Logger: logger, TracerProvider: tp, Config: testHTTPConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Router().HandleFunc(Operation{Method: "GET", Path: "/v1/ping", ID: "ping", Public: true}, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	serve(s.Handler(), httptest.NewRequest(http.MethodGet, "/v1/ping", nil))
+
+	var line string
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if strings.Contains(l, `"msg":"http request"`) {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("no access log line in %s", logs.String())
+	}
+	ended := spans.Ended()
+	if len(ended) != 1 {
+		t.Fatalf("got %d spans, want 1", len(ended))
+	}
+	sc := ended[0].SpanContext()
+	for key, want := range map[string]string{"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String()} {
+		if n := strings.Count(line, `"`+key+`":`); n != 1 {
+			t.Errorf("%s appears %d times in %s", key, n, line)
+		}
+		if !strings.Contains(line, `"`+key+`":"`+want+`"`) {
+			t.Errorf("%s is not the request span's %s: %s", key, want, line)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func Trace(tp trace.TracerProvider, prop propagation.TextMapPropagator) Middlewa
 			sw := captureStatus(w)
 			next.ServeHTTP(sw, r.WithContext(ctx))
 
-			status := sw.Status()
+			status := ri.status(sw)
 			if route := routePath(ri.pattern); route != "" {
 				span.SetName(spanName(method, route))
 				span.SetAttributes(semconv.HTTPRoute(route))

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/deiops/deiops/pkg/config"
 	"github.com/deiops/deiops/pkg/crypto"
 	"github.com/deiops/deiops/pkg/crypto/codechttp"
 	"github.com/deiops/deiops/pkg/httpapi"
@@ -84,6 +87,55 @@ func TestBadBodiesAreProblems(t *testing.T) {
 		rec := post(t, rt, "/v1/codec/decode", tc.body)
 		if rec.Code != tc.status || rec.Header().Get("Content-Type") != httpapi.ProblemContentType {
 			t.Errorf("%s: %d %s %s", tc.body, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+	}
+}
+
+// Through the server's whole chain (body limit included) and over the
+// wire, input the codec cannot take is a problem document on both routes:
+// a malformed body, a wrong content type, and a body over the limit whether
+// its length is declared or not.
+func TestBadInputThroughTheServerIsProblem(t *testing.T) {
+	const limit = 1 << 10
+	s, err := httpapi.NewServer(httpapi.Options{Logger: slog.New(slog.DiscardHandler), Config: config.HTTP{MaxBodyBytes: limit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codechttp.Routes(s.Router(), codec(t))
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+
+	big := `{"payloads":[{"data":"` + strings.Repeat("A", 2*limit) + `"}]}`
+	for _, tc := range []struct {
+		name, contentType, body string
+		chunked                 bool // no declared length: cut while read
+		status                  int
+	}{
+		{"malformed JSON", "application/json", `{"payloads":`, false, http.StatusBadRequest},
+		{"wrong content type", "text/plain", `{"payloads":[]}`, false, http.StatusUnsupportedMediaType},
+		{"declared too large", "application/json", big, false, http.StatusRequestEntityTooLarge},
+		{"undeclared too large", "application/json", big, true, http.StatusRequestEntityTooLarge},
+	} {
+		for _, path := range []string{"/v1/codec/encode", "/v1/codec/decode"} {
+			t.Run(tc.name+" "+path, func(t *testing.T) {
+				var body io.Reader = strings.NewReader(tc.body)
+				if tc.chunked {
+					body = io.MultiReader(body) // hides the length from the client
+				}
+				resp, err := http.Post(srv.URL+path, tc.contentType, body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				got, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != httpapi.ProblemContentType {
+					t.Fatalf("%d %s %s, want %d as %s", resp.StatusCode, resp.Header.Get("Content-Type"), got, tc.status, httpapi.ProblemContentType)
+				}
+				var p httpapi.Problem
+				if err := json.Unmarshal(got, &p); err != nil || p.Status != tc.status {
+					t.Fatalf("not a problem document: %v %s", err, got)
+				}
+			})
 		}
 	}
 }

@@ -1,8 +1,9 @@
 // Package devenv starts the embedded infrastructure of `deiops dev`: a
 // nats-server with JetStream, a Temporal server on SQLite and, unless
 // DEIOPS_REDIS_URL names one, an in-process Redis-protocol server. It keeps
-// everything (streams, workflows, generated secrets, the dev issuer's key)
-// in one data directory so a restart finds earlier data.
+// everything (streams, workflows, generated secrets, the dev issuer's key,
+// the ports it listened on) in one data directory so a restart finds
+// earlier data at the same addresses.
 package devenv
 
 import (
@@ -30,7 +31,8 @@ import (
 // Options chooses the data directory and preferred ports.
 type Options struct {
 	DataDir string
-	// Preferred ports; taken ones are replaced by free ports.
+	// Preferred ports, tried after those of the last run (ports.json in
+	// DataDir); taken ones are replaced by free ports.
 	NATSPort, TemporalPort, RedisPort, HTTPPort, OIDCPort int
 }
 
@@ -91,42 +93,49 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 	}()
 
 	const host = "127.0.0.1"
-	port := func(p int) (int, error) { return devstack.PortOrFree(host, p) }
-	np, err := port(o.NATSPort)
+	portsPath := filepath.Join(o.DataDir, portsFile)
+	last := loadPorts(portsPath)
+	used := ports{Redis: last.Redis} // kept while DEIOPS_REDIS_URL names another
+	np, err := pickPort(host, last.NATS, o.NATSPort)
 	if err != nil {
 		return nil, err
 	}
+	used.NATS = np
 	if e.NATS, err = devstack.StartNATS(devstack.NATSOptions{Host: host, Port: np, StoreDir: filepath.Join(o.DataDir, "nats")}); err != nil {
 		return nil, err
 	}
-	tp, err := port(o.TemporalPort)
+	tp, err := pickPort(host, last.Temporal, o.TemporalPort)
 	if err != nil {
 		return nil, err
 	}
+	used.Temporal = tp
 	if e.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Host: host, Port: tp, DBFile: filepath.Join(o.DataDir, "temporal.sqlite"), Namespace: cfg.Temporal.Namespace,
 	}); err != nil {
 		return nil, err
 	}
 	if cfg.Redis.URL == "" {
-		rp, err := port(o.RedisPort)
+		rp, err := pickPort(host, last.Redis, o.RedisPort)
 		if err != nil {
 			return nil, err
 		}
+		used.Redis = rp
 		if e.Redis, err = devstack.StartRedis(host, rp); err != nil {
 			return nil, err
 		}
 		cfg.Redis.URL = e.Redis.URL()
 	}
-	hp, err := port(o.HTTPPort)
+	hp, err := pickPort(host, last.HTTP, o.HTTPPort)
 	if err != nil {
 		return nil, err
 	}
+	used.HTTP = hp
 	e.HTTPAddr = net.JoinHostPort(host, strconv.Itoa(hp))
-	op, err := port(o.OIDCPort)
+	op, err := pickPort(host, last.OIDC, o.OIDCPort)
 	if err != nil {
 		return nil, err
 	}
+	used.OIDC = op
 	oidcLn, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(op)))
 	if err != nil {
 		return nil, fmt.Errorf("dev oidc provider: %w", err)
@@ -173,6 +182,9 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 		return nil, err
 	}
 	if err = e.serveOIDC(oidcLn, sec.PortalClientSecret); err != nil {
+		return nil, err
+	}
+	if err = savePorts(portsPath, used); err != nil {
 		return nil, err
 	}
 	return e, nil

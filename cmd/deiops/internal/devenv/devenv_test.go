@@ -133,6 +133,12 @@ func TestDevStackStartsOnTakenPortsAndKeepsDataAcrossRestart(t *testing.T) {
 	}
 
 	second := start(t, dir)
+	// The defaults are still held; the first run's ports are free again and
+	// remembered, so the addresses a developer bookmarked stay the same.
+	if second.env.HTTPAddr != first.env.HTTPAddr || second.env.OIDCURL != first.env.OIDCURL || second.env.Config.NATS.URL != first.env.Config.NATS.URL {
+		t.Errorf("the restart moved: api %s -> %s, oidc %s -> %s, nats %s -> %s", first.env.HTTPAddr, second.env.HTTPAddr,
+			first.env.OIDCURL, second.env.OIDCURL, first.env.Config.NATS.URL, second.env.Config.NATS.URL)
+	}
 	if got := streamCount(t, second.env.Config.NATS.URL, "DEI_PLATFORM_INTERNAL"); got < events {
 		t.Fatalf("after restart the stream holds %d events, had %d", got, events)
 	}
