@@ -35,3 +35,9 @@ func (r *RedisServer) Stop() { r.m.Close() }
 
 // FlushAll drops every key (fault tests use it to prove nothing is lost).
 func (r *RedisServer) FlushAll() { r.m.FlushAll() }
+
+// Port is the port the server listens on (to restart it there after Stop).
+func (r *RedisServer) Port() int {
+	p, _ := strconv.Atoi(r.m.Port())
+	return p
+}

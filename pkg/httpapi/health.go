@@ -19,6 +19,9 @@ type Health struct {
 
 	mu     sync.RWMutex
 	checks map[string]Check
+	// optional names the checks whose failure degrades the process without
+	// making it unready.
+	optional map[string]bool
 }
 
 // NewHealth returns a Health whose readiness checks each get timeout
@@ -27,7 +30,7 @@ func NewHealth(timeout time.Duration) *Health {
 	if timeout <= 0 {
 		timeout = 2 * time.Second
 	}
-	return &Health{timeout: timeout, checks: map[string]Check{}}
+	return &Health{timeout: timeout, checks: map[string]Check{}, optional: map[string]bool{}}
 }
 
 // Add registers a named readiness check, replacing one of the same name.
@@ -35,11 +38,23 @@ func (h *Health) Add(name string, c Check) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.checks[name] = c
+	delete(h.optional, name)
+}
+
+// AddOptional registers a check of a dependency the process serves without
+// (Redis: rate limits fail open, idempotent routes rest on their own
+// store). Its failure shows as "degraded" and never makes the process
+// unready, so an outage of it cannot take every replica out of service.
+func (h *Health) AddOptional(name string, c Check) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checks[name] = c
+	h.optional[name] = true
 }
 
 // CheckResult is one check's entry in the readiness body.
 type CheckResult struct {
-	Status string `json:"status" enum:"ok,fail"`
+	Status string `json:"status" enum:"ok,degraded,fail"`
 	Error  string `json:"error,omitempty"`
 }
 
@@ -81,8 +96,9 @@ func (h *Health) Run(ctx context.Context) Report {
 	}
 	sort.Strings(names)
 	checks := make([]Check, len(names))
+	optional := make([]bool, len(names))
 	for i, n := range names {
-		checks[i] = h.checks[n]
+		checks[i], optional[i] = h.checks[n], h.optional[n]
 	}
 	h.mu.RUnlock()
 
@@ -119,7 +135,11 @@ wait:
 		if pending[i] {
 			err = fmt.Errorf("no answer within %s", h.timeout)
 		}
-		if err != nil {
+		switch {
+		case err != nil && optional[i]:
+			rep.Checks[n] = CheckResult{Status: "degraded", Error: err.Error()}
+			continue
+		case err != nil:
 			rep.Status = "fail"
 			rep.Checks[n] = CheckResult{Status: "fail", Error: err.Error()}
 			continue

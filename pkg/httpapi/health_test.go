@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,11 +36,19 @@ func TestHealth(t *testing.T) {
 		{"one panics", map[string]Check{
 			"bad": func(context.Context) error { panic("oops") },
 		}, 503, map[string]string{"bad": "fail"}},
+		{"an optional one fails", map[string]Check{
+			"nats":           func(context.Context) error { return nil },
+			"optional:redis": func(context.Context) error { return errors.New("connection refused") },
+		}, 200, map[string]string{"nats": "ok", "redis": "degraded"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := NewHealth(100 * time.Millisecond)
 			for n, c := range tc.checks {
+				if name, ok := strings.CutPrefix(n, "optional:"); ok {
+					h.AddOptional(name, c)
+					continue
+				}
 				h.Add(n, c)
 			}
 			if w := serve(h.Live(), httptest.NewRequest(http.MethodGet, "/healthz", nil)); w.Code != 200 {
@@ -65,7 +74,7 @@ func TestHealth(t *testing.T) {
 			}
 			for n, want := range tc.wantChecks {
 				got := rep.Checks[n]
-				if got.Status != want || (want == "fail") != (got.Error != "") {
+				if got.Status != want || (want == "ok") != (got.Error == "") {
 					t.Errorf("check %s = %+v, want %s with an error iff failed", n, got, want)
 				}
 			}

@@ -149,6 +149,11 @@ func (m *idempotency) serve(next http.Handler, w http.ResponseWriter, r *http.Re
 
 	ctx := r.Context()
 	claim, err := m.o.Store.Begin(ctx, key, fp, m.o.LockTTL)
+	if err != nil && ctx.Err() != nil {
+		// The client went away while the key was checked: nothing ran.
+		WriteProblem(w, r, ctx.Err())
+		return
+	}
 	if err != nil {
 		if ctx.Value(selfIdempotentKey{}) != nil {
 			// The handler finds a retry's first result in its own store.

@@ -234,7 +234,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	health.Add("nats", a.bus.Check)
 	health.Add("temporal", func(ctx context.Context) error { return orchestration.Check(ctx, a.temporal) })
 	if a.redis != nil {
-		health.Add("redis", func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
+		health.AddOptional("redis", func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
 	}
 	a.server, err = httpapi.NewServer(httpapi.Options{
 		Addr: cfg.HTTPAddr, Logger: a.log,

@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/deiops/deiops/pkg/caller"
+	"github.com/deiops/deiops/pkg/devstack"
 	"github.com/deiops/deiops/pkg/httpapi"
+	"github.com/deiops/deiops/pkg/testkit"
 	"github.com/deiops/deiops/services/resolution/ports"
+	"go.temporal.io/server/temporaltest"
 )
 
 // TestEmptyBodyCannotCopyAnotherCasesText is the attack a hostile handler
@@ -436,5 +439,68 @@ func TestAReportIsOneCaseWhenTheIdempotencyStoreForgets(t *testing.T) {
 	}](a, http.StatusOK, http.MethodGet, "/v1/cases", officer, nil)
 	if len(list.Cases) != 1 || list.Cases[0].ID != first.CaseID {
 		t.Fatalf("cases %+v, want only %s", list.Cases, first.CaseID)
+	}
+}
+
+// While Redis is unreachable, intake keeps accepting: a report with an
+// Idempotency-Key is still one case (its retry answers the first receipt
+// from the case store), rate limits fail open, readiness reports Redis as
+// degraded without making the process unready, and a POST that needs the
+// idempotency store is refused with 503 and Retry-After. When Redis comes
+// back, everything is as before. (The outage here lasts seconds; nothing
+// in the behaviour depends on its length.)
+func TestIntakeKeepsAcceptingWhileRedisIsDown(t *testing.T) {
+	redisSrv, err := devstack.StartRedis("127.0.0.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { redisSrv.Stop() })
+	port := redisSrv.Port()
+	natsSrv, temporalSrv := testkit.NATS(t), temporaltest.NewServer(temporaltest.WithT(t))
+	cfg, dev := testConfig(t, natsSrv.URL(), temporalSrv.GetFrontendHostPort(), temporalSrv.GetDefaultNamespace(), redisSrv.URL())
+	p := start(t, cfg, dev)
+	a := api{t: t, base: p.base, dev: dev}
+	importHospital(t, a)
+	officer := a.token("off1", "dei_officer")
+
+	redisSrv.Stop()
+	body := anonymousReport("during the outage")
+	code, data := a.call(http.MethodPost, "/v1/reports", "", body, "Idempotency-Key", "outage-1")
+	if code != http.StatusCreated {
+		t.Fatalf("report while Redis is down: status %d: %s", code, data)
+	}
+	var first, again receipt
+	if err := json.Unmarshal(data, &first); err != nil {
+		t.Fatal(err)
+	}
+	code, data = a.call(http.MethodPost, "/v1/reports", "", body, "Idempotency-Key", "outage-1")
+	if err := json.Unmarshal(data, &again); err != nil || code != http.StatusCreated || again != first {
+		t.Fatalf("retry while Redis is down: status %d, %+v; want 201 and %+v", code, again, first)
+	}
+	code, data = a.call(http.MethodPost, "/v1/cases/"+first.CaseID+"/triage", officer,
+		map[string]any{"category": "racism", "severity": "medium", "route": "med"}, "Idempotency-Key", "triage-1")
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("a POST that needs the idempotency store: status %d, want 503: %s", code, data)
+	}
+	code, data = a.call(http.MethodGet, "/readyz", "", nil)
+	if code != http.StatusOK || !strings.Contains(string(data), `"degraded"`) {
+		t.Fatalf("readiness while Redis is down: %d %s; want 200 with redis degraded", code, data)
+	}
+
+	back, err := devstack.StartRedis("127.0.0.1", port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { back.Stop() })
+	testkit.Eventually(t, 30*time.Second, "triage once Redis is back", func() bool {
+		code, _ := a.call(http.MethodPost, "/v1/cases/"+first.CaseID+"/triage", officer,
+			map[string]any{"category": "racism", "severity": "medium", "route": "med"}, "Idempotency-Key", "triage-1")
+		return code == http.StatusOK
+	})
+	list := must[struct {
+		Cases []struct{ ID string } `json:"cases"`
+	}](a, http.StatusOK, http.MethodGet, "/v1/cases", officer, nil)
+	if len(list.Cases) != 1 {
+		t.Fatalf("%d cases, want 1", len(list.Cases))
 	}
 }
