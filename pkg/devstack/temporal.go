@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"os"
@@ -90,6 +91,9 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, err
 			return nil, fmt.Errorf("temporal schema: %w", err)
 		}
 	}
+	if err := forgetMembers(o.DBFile); err != nil {
+		return nil, err
+	}
 	nsCfg, err := sqlite.NewNamespaceConfig("active", o.Namespace, false, nil)
 	if err != nil {
 		return nil, fmt.Errorf("temporal namespace: %w", err)
@@ -159,6 +163,22 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*TemporalServer, err
 		return nil, err
 	}
 	return t, nil
+}
+
+// forgetMembers deletes the membership rows earlier processes of this data
+// directory left. The development server is one node, so every row is of a
+// dead process; after a kill -9 they still look alive for a while, and the
+// new process's membership ring then takes them for peers to join.
+func forgetMembers(dbFile string) error {
+	db, err := sql.Open("sqlite", "file:"+dbFile+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return fmt.Errorf("temporal membership: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("DELETE FROM cluster_membership"); err != nil {
+		return fmt.Errorf("temporal membership: forget earlier processes: %w", err)
+	}
+	return nil
 }
 
 func (t *TemporalServer) waitReady(ctx context.Context, namespace string) error {

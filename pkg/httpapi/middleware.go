@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 )
 
 // Middleware wraps a handler with a cross-cutting concern.
@@ -87,3 +89,30 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Unwrap serves http.ResponseController.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// RequestDeadline gives every request a deadline of budget, shorter than
+// the server's write timeout: work that runs out of time ends with a 503
+// and Retry-After the client can act on, instead of the connection being
+// cut when the write timeout passes (an EOF says nothing about whether to
+// retry). A budget of zero or less sets no deadline.
+func RequestDeadline(budget time.Duration) Middleware {
+	return func(next http.Handler) http.Handler {
+		if budget <= 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), budget)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// requestBudget leaves the last quarter of the write timeout, at most 5s,
+// for answering.
+func requestBudget(writeTimeout time.Duration) time.Duration {
+	if writeTimeout <= 0 {
+		return 0
+	}
+	return writeTimeout - min(writeTimeout/4, 5*time.Second)
+}

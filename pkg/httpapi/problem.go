@@ -172,6 +172,12 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 		// Nobody receives this answer; a 5xx on the wire makes the
 		// idempotency middleware free the key for the client's retry.
 		p, retryAfter = Internal(), 0
+	case p == nil && outOfTime(r, err):
+		// The request's time budget (RequestDeadline) ran out, e.g. in a
+		// queue of writers of one record: busy, not broken.
+		LoggerFrom(r.Context()).WarnContext(r.Context(), "request ran out of time", "request_id", RequestIDFrom(r.Context()),
+			"route", Route(r), "error", err)
+		p, retryAfter = ServiceUnavailable("the server could not finish in time; retry after the time in Retry-After"), DefaultRetryAfter
 	case p == nil:
 		logUnexpected(r, err)
 		p = Internal()
@@ -220,6 +226,11 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 func logUnexpected(r *http.Request, err error) {
 	ctx := r.Context()
 	LoggerFrom(ctx).ErrorContext(ctx, "request failed", "request_id", RequestIDFrom(ctx), "route", Route(r), "error", err)
+}
+
+// outOfTime reports whether err is the request's own deadline passing.
+func outOfTime(r *http.Request, err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) && errors.Is(r.Context().Err(), context.DeadlineExceeded)
 }
 
 // clientClosed reports whether err is the client having gone away rather

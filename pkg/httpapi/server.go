@@ -144,6 +144,7 @@ func NewServer(o Options) (*Server, error) {
 		metrics,
 		AccessLog(o.Logger),
 		Recover(),
+		RequestDeadline(requestBudget(o.Config.WriteTimeout)),
 		LimitBody(o.Config.MaxBodyBytes),
 	}
 	chain = append(chain, o.Middleware...)

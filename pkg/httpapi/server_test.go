@@ -3,9 +3,11 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +255,35 @@ func TestListenAndServeReportsListenErrors(t *testing.T) {
 	}
 	if err := s.ListenAndServe(context.Background()); err == nil || !strings.Contains(err.Error(), "listen") {
 		t.Fatalf("ListenAndServe on a busy port = %v", err)
+	}
+}
+
+// Work that outlives the request's budget is answered 503 with Retry-After
+// before the write timeout would cut the connection.
+func TestWorkThatRunsOutOfTimeIsRetryable(t *testing.T) {
+	cfg := testHTTPConfig()
+	cfg.WriteTimeout = 400 * time.Millisecond
+	s, err := NewServer(Options{Config: cfg, Logger: newDiscardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Router().HandleFunc(Operation{Method: "GET", Path: "/v1/slow", ID: "slow", Public: true}, func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // a turn in a queue that never comes
+		WriteProblem(w, r, fmt.Errorf("wait for a turn: %w", r.Context().Err()))
+	})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	start := time.Now()
+	resp, err := http.Get(srv.URL + "/v1/slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+		resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("status %d %v, want a 503 problem with Retry-After", resp.StatusCode, resp.Header)
+	}
+	if took := time.Since(start); took >= cfg.WriteTimeout {
+		t.Fatalf("answered after %s, not within the write timeout %s", took, cfg.WriteTimeout)
 	}
 }
