@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/deiops/deiops/pkg/idem"
 )
 
 const (
@@ -145,7 +147,7 @@ func (m *idempotency) serve(next http.Handler, w http.ResponseWriter, r *http.Re
 	// store holds cannot be turned into the ids and secrets handlers derive
 	// from the scope.
 	scope := IdempotencyScope{Key: m.hasher.sum("idempotency-scope", []byte(caller), []byte(values[0])), Fingerprint: fp}
-	r = r.WithContext(context.WithValue(r.Context(), scopeKey{}, scope))
+	r = r.WithContext(idem.With(r.Context(), scope))
 
 	ctx := r.Context()
 	claim, err := m.o.Store.Begin(ctx, key, fp, m.o.LockTTL)
@@ -182,30 +184,17 @@ func (m *idempotency) serve(next http.Handler, w http.ResponseWriter, r *http.Re
 	}
 }
 
-// IdempotencyScope names one logical request across its retries: the same
-// caller sending the same Idempotency-Key. Handlers of Idempotent routes
-// derive what they create from Key, so a retry finds the first result
-// whatever the idempotency store remembers.
-type IdempotencyScope struct {
-	// Key is a keyed hash of the caller and the Idempotency-Key: the same on
-	// every retry, and not computable without the server's secret.
-	Key string
-	// Fingerprint is a keyed hash of the request (method, route, path,
-	// query, body): a retry has the same one, a misuse of the key does not.
-	Fingerprint string
-}
+// IdempotencyScope names one logical request across its retries (see
+// package idem): handlers of Idempotent routes derive what they create
+// from it, so a retry finds the first result whatever the idempotency
+// store remembers.
+type IdempotencyScope = idem.Scope
 
-type (
-	scopeKey          struct{}
-	selfIdempotentKey struct{}
-)
+type selfIdempotentKey struct{}
 
 // IdempotencyScopeFrom returns the request's scope; ok is false when the
 // request carried no Idempotency-Key (or the server has no idempotency).
-func IdempotencyScopeFrom(ctx context.Context) (IdempotencyScope, bool) {
-	s, ok := ctx.Value(scopeKey{}).(IdempotencyScope)
-	return s, ok
-}
+func IdempotencyScopeFrom(ctx context.Context) (IdempotencyScope, bool) { return idem.From(ctx) }
 
 // selfIdempotent tells the idempotency middleware around it that the
 // route does not depend on the idempotency store (Operation.Idempotent).

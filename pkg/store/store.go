@@ -226,6 +226,28 @@ func (r *Repo[T]) Create(ctx context.Context, id string, v *T, evs ...events.Eve
 	return nil
 }
 
+// Creator is what CreateOnce needs of a store.
+type Creator[T any] interface {
+	Get(ctx context.Context, id string) (*T, error)
+	Create(ctx context.Context, id string, v *T, evs ...events.Event) error
+}
+
+// CreateOnce creates v under id with its events and returns it; when id
+// exists it returns what is stored instead. Ids derived from the request
+// (idem.ID) make an existing id the retry of the request that created it,
+// so the retry answers the first result and nothing is created twice.
+// Random ids never collide, so the rule costs them nothing.
+func CreateOnce[T any](ctx context.Context, s Creator[T], id string, v *T, evs ...events.Event) (*T, error) {
+	err := s.Create(ctx, id, v, evs...)
+	if errors.Is(err, ErrExists) {
+		return s.Get(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
 // Update loads the aggregate, lets fn change it and return the events the
 // change causes, and writes both with compare-and-set on the revision it
 // loaded, retrying fn on conflict. fn may run more than once and must not

@@ -20,11 +20,11 @@ func (s *Service) CreateCampaign(ctx context.Context, a caller.Actor, in domain.
 	if !manages(a) {
 		return nil, ErrForbidden
 	}
-	c, err := domain.NewCampaign(NewID("cmp"), a.ID, in, s.now())
+	c, err := domain.NewCampaign(NewID(ctx, "cmp"), a.ID, in, s.now())
 	if err != nil {
 		return nil, err
 	}
-	return c, s.o.Campaigns.Create(ctx, Key(c.ID()), c)
+	return store.CreateOnce(ctx, s.o.Campaigns, Key(c.ID()), c)
 }
 
 // EditCampaign changes a draft or a scheduled campaign.

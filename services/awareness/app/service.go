@@ -4,8 +4,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +15,7 @@ import (
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/fault"
+	"github.com/deiops/deiops/pkg/idem"
 	"github.com/deiops/deiops/pkg/notify"
 	"github.com/deiops/deiops/pkg/store"
 	"github.com/deiops/deiops/pkg/versioned"
@@ -149,12 +148,10 @@ func (s *Service) snapshot(ctx context.Context) (*directory.Directory, error) {
 	return d, nil
 }
 
-// NewID returns a random id with a prefix.
-func NewID(prefix string) string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return prefix + "-" + hex.EncodeToString(b)
-}
+// NewID returns an id with a prefix for something a request creates:
+// derived from the request's Idempotency-Key when it has one (a retry
+// finds what its first attempt created), random otherwise.
+func NewID(ctx context.Context, prefix string) string { return idem.ID(ctx, prefix+"-", 8) }
 
 // Key joins id parts into a KV key: each part escaped so that '.' only
 // separates parts (':' and '.' become =3A and =2E, '=' becomes =3D).

@@ -29,17 +29,22 @@ func (s *Service) CreateStatement(ctx context.Context, a caller.Actor, doc domai
 	if err := doc.Validate(); err != nil {
 		return StatementView{}, err
 	}
-	st, err := domain.NewStatement(NewID("stmt"), a.ID, s.now())
+	st, err := domain.NewStatement(NewID(ctx, "stmt"), a.ID, s.now())
 	if err != nil {
 		return StatementView{}, err
 	}
 	if err := s.checkAudience(ctx, doc.Audience); err != nil {
 		return StatementView{}, err
 	}
-	if err := s.o.Statements.Create(ctx, Key(st.ID()), st); err != nil {
+	stored, err := store.CreateOnce(ctx, s.o.Statements, Key(st.ID()), st)
+	if err != nil {
 		return StatementView{}, err
 	}
-	return s.PublishStatementVersion(ctx, a, st.ID(), doc)
+	if stored != st && stored.Current() > 0 {
+		// The retry of a request whose first attempt published version 1.
+		return s.Statement(ctx, a, stored.ID(), stored.Current())
+	}
+	return s.PublishStatementVersion(ctx, a, stored.ID(), doc)
 }
 
 func (s *Service) checkAudience(ctx context.Context, au domain.Audience) error {

@@ -19,8 +19,9 @@ func (s *Service) CreateModule(ctx context.Context, a caller.Actor, id string, i
 	if !manages(a) {
 		return nil, ErrForbidden
 	}
-	if id == "" {
-		id = NewID("mod")
+	derived := id == ""
+	if derived {
+		id = NewID(ctx, "mod")
 	}
 	m, err := domain.NewModule(id, in, s.now())
 	if err != nil {
@@ -30,6 +31,9 @@ func (s *Service) CreateModule(ctx context.Context, a caller.Actor, id string, i
 		if other, _ := s.moduleByActivity(ctx, in.LMSActivityID); other != nil {
 			return nil, unprocessable("another module has this LMS activity id", "lms_activity_id", "already used by module "+other.ID())
 		}
+	}
+	if derived { // an existing module is this request's first attempt
+		return store.CreateOnce(ctx, s.o.Modules, Key(id), m)
 	}
 	err = s.o.Modules.Create(ctx, Key(id), m)
 	if errors.Is(err, store.ErrExists) {
@@ -84,7 +88,7 @@ func (s *Service) Assign(ctx context.Context, a caller.Actor, in domain.Assignme
 		return nil, ErrForbidden
 	}
 	now := s.now()
-	as, err := domain.NewAssignment(NewID("asg"), a.ID, in, now)
+	as, err := domain.NewAssignment(NewID(ctx, "asg"), a.ID, in, now)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +106,8 @@ func (s *Service) Assign(ctx context.Context, a caller.Actor, in domain.Assignme
 	if len(members) == 0 {
 		return nil, unprocessable("the audience resolves to nobody in the directory", "audience", "no active person matches these criteria")
 	}
-	if err := s.o.Assignments.Create(ctx, Key(as.ID()), as); err != nil {
+	// A retry finds its first attempt's assignment and finishes its work.
+	if as, err = store.CreateOnce(ctx, s.o.Assignments, Key(as.ID()), as); err != nil {
 		return nil, err
 	}
 	if err := parallel(ctx, s.o.Parallel, members, func(ctx context.Context, p string) error {
@@ -115,8 +120,11 @@ func (s *Service) Assign(ctx context.Context, a caller.Actor, in domain.Assignme
 		return nil, err
 	}
 	err = s.o.Assignments.Update(ctx, Key(as.ID()), func(cur *domain.Assignment) ([]events.Event, error) {
-		cur.Activate(len(members))
 		as = cur
+		if cur.Status() != domain.AssignmentProvisioning {
+			return nil, nil // activated by the first attempt, with its event
+		}
+		cur.Activate(len(members))
 		return []events.Event{contract.TrainingAssigned{AssignmentID: cur.ID(), ModuleID: cur.ModuleID(), Cycle: cur.Cycle(),
 			People: len(members), DueAt: cur.DueAt(), At: now}}, nil
 	})

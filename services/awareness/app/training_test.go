@@ -12,6 +12,7 @@ import (
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/fault"
+	"github.com/deiops/deiops/pkg/idem"
 	"github.com/deiops/deiops/pkg/notify"
 	"github.com/deiops/deiops/services/awareness/app"
 	"github.com/deiops/deiops/services/awareness/contract"
@@ -258,5 +259,43 @@ func TestOverdueNoticeSparesJoinersNotYetDue(t *testing.T) {
 	e.resetNotes()
 	if res := must(e.app.Remind(ctx, app.Step{WaveID: as.ID() + ":1:overdue:2", AssignmentID: as.ID(), Cycle: 1, Kind: "overdue", N: 2})); res.Notified != 0 || len(e.notified(notify.TemplateTrainingOverdue)) != 0 {
 		t.Fatalf("cancelled assignment notified %+v", res)
+	}
+}
+
+// A create retried with the same Idempotency-Key (the request's scope)
+// finds what its first attempt made: one campaign, one statement with one
+// version, one assignment announced once.
+func TestRetriedCreatesAreOneOfEach(t *testing.T) {
+	e := newEnv(t)
+	e.hospital(3)
+	e.module("bias-101", "")
+	retry := idem.With(context.Background(), idem.Scope{Key: "scope-1", Fingerprint: "fp"})
+	in := domain.AssignmentInput{ModuleID: "bias-101", Audience: domain.Audience{Cohorts: []string{"2026"}}, DueAt: e.clock.Now().Add(day)}
+	first := must(e.app.Assign(retry, officer, in))
+	again := must(e.app.Assign(retry, officer, in))
+	if again.ID() != first.ID() {
+		t.Fatalf("the retry made assignment %s, the first %s", again.ID(), first.ID())
+	}
+	// A later assignment's event comes after any duplicate of the first's.
+	later := must(e.app.Assign(context.Background(), officer, in))
+	events := e.waitEvents("dei.awareness.training.assigned", 2)
+	if len(events) != 2 || !strings.Contains(string(events[1]), later.ID()) {
+		t.Fatalf("%d assignment events, want the first once then the later one: %s", len(events), events)
+	}
+	if n := len(must(e.app.Assignments(context.Background(), officer))); n != 2 {
+		t.Fatalf("%d assignments, want 2", n)
+	}
+
+	c1 := must(e.app.CreateCampaign(retry, officer, domain.CampaignInput{Title: "t", Body: "b", Audience: in.Audience}))
+	c2 := must(e.app.CreateCampaign(retry, officer, domain.CampaignInput{Title: "t", Body: "b", Audience: in.Audience}))
+	if c1.ID() != c2.ID() || len(must(e.app.Campaigns(context.Background(), officer))) != 1 {
+		t.Fatalf("a retried campaign is two: %s %s", c1.ID(), c2.ID())
+	}
+	doc := domain.StatementDoc{Title: "Code", Body: "We speak up.", Audience: in.Audience}
+	s1 := must(e.app.CreateStatement(retry, officer, doc))
+	s2 := must(e.app.CreateStatement(retry, officer, doc))
+	if s1.Statement.ID() != s2.Statement.ID() || s2.Version.Version != 1 || len(s2.History) != 1 {
+		t.Fatalf("a retried statement: %s then %s at version %d (%d versions), want one statement at version 1",
+			s1.Statement.ID(), s2.Statement.ID(), s2.Version.Version, len(s2.History))
 	}
 }

@@ -55,7 +55,7 @@ func (h *HTTP) Routes(rt *httpapi.Router) {
 	}
 
 	// Campaigns.
-	rt.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/campaigns", ID: "createCampaign", Tags: camp, Roles: managers,
+	rt.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/campaigns", ID: "createCampaign", Idempotent: true, Tags: camp, Roles: managers,
 		Summary: "Create a campaign draft", Request: CampaignRequest{}, Responses: created(CampaignView{})}, h.createCampaign())
 	rt.Serve(httpapi.Operation{Method: http.MethodGet, Path: "/v1/campaigns", ID: "listCampaigns", Tags: camp, Roles: managers,
 		Summary: "Every campaign", Responses: ok(CampaignList{})}, h.listCampaigns())
@@ -74,7 +74,7 @@ func (h *HTTP) Routes(rt *httpapi.Router) {
 		Summary: "Live campaigns that reached the caller", Responses: ok(CampaignList{})}, h.myCampaigns())
 
 	// Statements.
-	rt.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/statements", ID: "createStatement", Tags: stmt, Roles: managers,
+	rt.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/statements", ID: "createStatement", Idempotent: true, Tags: stmt, Roles: managers,
 		Summary: "Create an expectation statement and publish its version 1", Request: StatementRequest{}, Responses: created(StatementView{})}, h.createStatement())
 	rt.Serve(httpapi.Operation{Method: http.MethodGet, Path: "/v1/statements", ID: "listStatements", Tags: stmt, Roles: managers,
 		Summary: "Every statement", Responses: ok(StatementList{})}, h.listStatements())
@@ -93,7 +93,7 @@ func (h *HTTP) Routes(rt *httpapi.Router) {
 		Summary: "What the caller still owes and every attestation they made", Responses: ok(MyAttestations{})}, h.myAttestations())
 
 	// Training catalog and assignments.
-	rt.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/training/modules", ID: "createTrainingModule", Tags: train, Roles: managers,
+	rt.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/training/modules", ID: "createTrainingModule", Idempotent: true, Tags: train, Roles: managers,
 		Summary: "Add a module to the catalog", Request: ModuleRequest{}, Responses: map[int]any{http.StatusCreated: ModuleView{}, http.StatusConflict: nil, http.StatusUnprocessableEntity: nil}}, h.createModule())
 	rt.Serve(httpapi.Operation{Method: http.MethodGet, Path: "/v1/training/modules", ID: "listTrainingModules", Tags: train, Roles: people,
 		Summary: "The training catalog", Responses: ok(ModuleList{})}, h.listModules())
@@ -101,7 +101,7 @@ func (h *HTTP) Routes(rt *httpapi.Router) {
 		Summary: "A catalog module", Responses: ok(ModuleView{})}, h.getModule())
 	rt.Serve(httpapi.Operation{Method: http.MethodPut, Path: "/v1/training/modules/{id}", ID: "editTrainingModule", Tags: train, Roles: managers,
 		Summary: "Edit a catalog module", Request: ModuleRequest{}, Responses: ok(ModuleView{})}, h.editModule())
-	rt.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/training/assignments", ID: "createTrainingAssignment", Tags: train, Roles: managers,
+	rt.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/training/assignments", ID: "createTrainingAssignment", Idempotent: true, Tags: train, Roles: managers,
 		Summary:     "Assign a module to an audience with a due date",
 		Description: "The audience is resolved against the directory now; every member gets a record and one follow-up workflow runs for the cohort. A due date in the past or an audience that resolves to nobody is refused (422).",
 		Request:     AssignmentRequest{}, Responses: created(AssignmentView{})}, h.assign())

@@ -29,7 +29,8 @@ func mapErr(what, id string, err error) error {
 	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("%s %s: %w", what, id, domain.ErrNotFound)
 	case errors.Is(err, store.ErrExists):
-		return fmt.Errorf("%s %s exists: %w", what, id, domain.ErrConflict)
+		// Still store.ErrExists too: store.CreateOnce reads it as a retry.
+		return fmt.Errorf("%s %s exists: %w (%w)", what, id, domain.ErrConflict, store.ErrExists)
 	}
 	return err
 }

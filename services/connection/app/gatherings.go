@@ -7,6 +7,7 @@ import (
 
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/store"
 	"github.com/deiops/deiops/services/connection/contract"
 	"github.com/deiops/deiops/services/connection/domain"
 )
@@ -20,15 +21,12 @@ func (s *Service) ScheduleGathering(ctx context.Context, a caller.Actor, in doma
 		return nil, fmt.Errorf("gatherings: %w", ErrForbidden)
 	}
 	now := s.now()
-	g, err := domain.ScheduleGathering(newID("g-"), a.ID, in, now)
+	g, err := domain.ScheduleGathering(newID(ctx, "g-"), a.ID, in, now)
 	if err != nil {
 		return nil, err
 	}
 	ev := contract.GatheringScheduled{GatheringID: g.ID(), Kind: in.Kind, Mode: in.Mode, Capacity: in.Capacity, StartsAt: in.StartsAt}
-	if err := s.o.Gatherings.Create(ctx, g.ID(), g, ev); err != nil {
-		return nil, err
-	}
-	return g, nil
+	return store.CreateOnce(ctx, s.o.Gatherings, g.ID(), g, ev)
 }
 
 // GetGathering returns a gathering (anyone signed in).
@@ -126,7 +124,7 @@ func (s *Service) SuggestTopic(ctx context.Context, a caller.Actor, id, text str
 	var t domain.Topic
 	err := s.o.Gatherings.Update(ctx, id, func(g *domain.Gathering) ([]events.Event, error) {
 		var err error
-		t, err = g.SuggestTopic(newID("t-"), text, a.ID, anonymous, now)
+		t, err = g.SuggestTopic(newID(ctx, "t-"), text, a.ID, anonymous, now)
 		return nil, err
 	})
 	return t, err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/store"
 	"github.com/deiops/deiops/services/connection/contract"
 	"github.com/deiops/deiops/services/connection/domain"
 )
@@ -18,11 +19,11 @@ func (s *Service) CreateGroup(ctx context.Context, a caller.Actor, in domain.Gro
 	if !a.Has(GroupCreators...) {
 		return nil, fmt.Errorf("groups: %w", ErrForbidden)
 	}
-	g, err := domain.NewGroup(newID("grp-"), in, s.now())
+	g, err := domain.NewGroup(newID(ctx, "grp-"), in, s.now())
 	if err != nil {
 		return nil, err
 	}
-	return g, s.o.Groups.Create(ctx, g.State().ID, g)
+	return store.CreateOnce(ctx, s.o.Groups, g.State().ID, g)
 }
 
 // GetGroup returns a group.
@@ -57,8 +58,13 @@ func (s *Service) LeaveGroup(ctx context.Context, a caller.Actor, id string) err
 func (s *Service) Announce(ctx context.Context, a caller.Actor, id, text string) (domain.Announcement, error) {
 	now := s.now()
 	var out domain.Announcement
+	annID := newID(ctx, "a-")
 	err := s.o.Groups.Update(ctx, id, func(g *domain.Group) ([]events.Event, error) {
-		an, err := g.Announce(newID("a-"), a.ID, text, now)
+		if an, ok := g.Announcement(annID); ok { // the retry: posted and notified once
+			out = an
+			return nil, nil
+		}
+		an, err := g.Announce(annID, a.ID, text, now)
 		if err != nil {
 			return nil, err
 		}

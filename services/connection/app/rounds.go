@@ -1,14 +1,14 @@
 package app
 
 import (
-	"errors"
-	"time"
-
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/store"
 	"github.com/deiops/deiops/services/connection/contract"
 	"github.com/deiops/deiops/services/connection/domain"
 	"github.com/deiops/deiops/services/connection/matching"
@@ -75,11 +75,8 @@ func (s *Service) CreateRound(ctx context.Context, a caller.Actor, set domain.Ro
 	if err != nil {
 		return nil, err
 	}
-	r := domain.NewRound(newID("r-"), a.ID, set, res, s.now())
-	if err := s.o.Rounds.Create(ctx, r.ID(), r); err != nil {
-		return nil, err
-	}
-	return r, nil
+	r := domain.NewRound(newID(ctx, "r-"), a.ID, set, res, s.now())
+	return store.CreateOnce(ctx, s.o.Rounds, r.ID(), r)
 }
 
 // GetRound returns a round to a coordinator.

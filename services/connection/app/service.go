@@ -7,14 +7,13 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/idem"
 	"github.com/deiops/deiops/pkg/notify"
 	"github.com/deiops/deiops/services/connection/domain"
 )
@@ -115,11 +114,10 @@ func New(o Options) *Service {
 
 func (s *Service) now() time.Time { return s.o.Now().UTC() }
 
-func newID(prefix string) string {
-	var b [10]byte
-	_, _ = rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}
+// newID returns an id for something a request creates: derived from the
+// request's Idempotency-Key when it has one (a retry finds what its first
+// attempt created), random otherwise.
+func newID(ctx context.Context, prefix string) string { return idem.ID(ctx, prefix, 10) }
 
 // maxRecipients is pkg/notify's limit of people per request.
 const maxRecipients = 1000

@@ -197,6 +197,11 @@ func (g *Gathering) DueReminder(now time.Time, lead time.Duration) ([]string, bo
 // SuggestTopic adds a story-circle topic suggestion; anonymous ones keep
 // no submitter.
 func (g *Gathering) SuggestTopic(id, text, submitter string, anonymous bool, now time.Time) (Topic, error) {
+	for _, t := range g.st.Topics {
+		if t.ID == id { // the retry of the request that added it
+			return t, nil
+		}
+	}
 	if err := g.open(); err != nil {
 		return Topic{}, err
 	}

@@ -105,6 +105,16 @@ func (g *Group) Leave(p string) (bool, error) {
 	return true, nil
 }
 
+// Announcement returns the announcement with id, if there is one.
+func (g *Group) Announcement(id string) (Announcement, bool) {
+	for _, a := range g.st.Announcements {
+		if a.ID == id {
+			return a, true
+		}
+	}
+	return Announcement{}, false
+}
+
 // Announce posts a leader's announcement.
 func (g *Group) Announce(id, by, text string, now time.Time) (Announcement, error) {
 	if !g.IsLeader(by) {

@@ -1,10 +1,14 @@
 package ports_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/deiops/deiops/pkg/caller"
+	"github.com/deiops/deiops/pkg/idem"
+	"github.com/deiops/deiops/services/connection/domain"
 	"github.com/deiops/deiops/services/connection/internal/testenv"
 	"github.com/deiops/deiops/services/connection/ports"
 )
@@ -70,4 +74,35 @@ func TestGroupsLeadersAnnounceAndPrivateListsStayPrivate(t *testing.T) {
 		}
 	}
 	assertNoLeak(t, e, "Potluck")
+}
+
+// A group and an announcement created again with the same Idempotency-Key
+// (the request's scope) are the ones the first attempt made.
+func TestRetriedGroupAndAnnouncementAreOneEach(t *testing.T) {
+	e := testenv.New(t)
+	retry := idem.With(context.Background(), idem.Scope{Key: "scope-1", Fingerprint: "fp"})
+	cora := caller.New("cora", string(caller.Coordinator))
+	in := domain.GroupInput{Name: "First-gen physicians", Kind: "affinity", Visibility: "public", Leaders: []string{"lea"}}
+	g1, err := e.App.CreateGroup(retry, cora, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, err := e.App.CreateGroup(retry, cora, in)
+	if err != nil || g2.State().ID != g1.State().ID {
+		t.Fatalf("the retry made group %v (%v), the first %s", g2, err, g1.State().ID)
+	}
+	lea := caller.New("lea", string(caller.Staff))
+	id := g1.State().ID
+	a1, err := e.App.Announce(retry, lea, id, "We meet on Friday")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := e.App.Announce(retry, lea, id, "We meet on Friday")
+	if err != nil || a2.ID != a1.ID {
+		t.Fatalf("the retried announcement is %+v (%v), the first %+v", a2, err, a1)
+	}
+	all, err := e.App.Announcements(context.Background(), lea, id)
+	if err != nil || len(all) != 1 {
+		t.Fatalf("%d announcements (%v), want 1", len(all), err)
+	}
 }

@@ -52,7 +52,7 @@ func (h *HTTP) Routes(r *httpapi.Router) {
 	r.Serve(httpapi.Operation{Method: http.MethodGet, Path: "/v1/connection/programs/{program}", ID: "getMentoringProgram",
 		Summary: "Read a mentoring program's settings", Tags: []string{tagMatching}, Roles: coord,
 		Responses: map[int]any{200: ProgramResponse{}, 404: nil}}, h.getProgram())
-	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/rounds", ID: "createMatchingRound",
+	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/rounds", ID: "createMatchingRound", Idempotent: true,
 		Summary: "Run a matching round (draft for review)", Tags: []string{tagMatching}, Roles: coord,
 		Description: "Assigns opted-in mentees to mentors maximising total compatibility (exact weighted b-matching) under capacities, supervisory chains, avoid lists and the affinity load cap.",
 		Request:     RoundRequest{}, Responses: map[int]any{201: RoundResponse{}, 422: nil}, Restricted: true}, h.createRound())
@@ -95,7 +95,7 @@ func (h *HTTP) Routes(r *httpapi.Router) {
 		r.Serve(op, e)
 	}
 
-	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/gatherings", ID: "scheduleGathering",
+	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/gatherings", ID: "scheduleGathering", Idempotent: true,
 		Summary: "Schedule a gathering or story circle", Tags: []string{tagGatherings}, Roles: app.Organizers,
 		Request: GatheringRequest{}, Responses: map[int]any{201: GatheringResponse{}, 422: nil}}, h.schedule())
 	r.Serve(httpapi.Operation{Method: http.MethodGet, Path: "/v1/connection/gatherings", ID: "listGatherings",
@@ -111,14 +111,14 @@ func (h *HTTP) Routes(r *httpapi.Router) {
 	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/gatherings/{gathering}/cancel", ID: "cancelGathering",
 		Summary: "Cancel a gathering and notify its attendees", Tags: []string{tagGatherings},
 		Responses: map[int]any{204: nil, 403: nil, 404: nil}}, h.cancelGathering())
-	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/gatherings/{gathering}/topics", ID: "suggestStoryCircleTopic",
+	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/gatherings/{gathering}/topics", ID: "suggestStoryCircleTopic", Idempotent: true,
 		Summary: "Suggest a story-circle topic, optionally anonymously", Tags: []string{tagGatherings},
 		Request: TopicRequest{}, Responses: map[int]any{201: nil, 404: nil, 409: nil, 422: nil}}, h.suggestTopic())
 	r.Serve(httpapi.Operation{Method: http.MethodGet, Path: "/v1/connection/gatherings/{gathering}/topics", ID: "listStoryCircleTopics",
 		Summary: "Topic suggestions (the facilitator)", Tags: []string{tagGatherings},
 		Responses: map[int]any{200: TopicList{}, 403: nil, 404: nil}, Restricted: true}, h.topics())
 
-	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/groups", ID: "createGroup",
+	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/groups", ID: "createGroup", Idempotent: true,
 		Summary: "Create an affinity or interest group with its leaders", Tags: []string{tagGroups}, Roles: app.GroupCreators,
 		Request: GroupRequest{}, Responses: map[int]any{201: GroupResponse{}, 422: nil}}, h.createGroup())
 	r.Serve(httpapi.Operation{Method: http.MethodGet, Path: "/v1/connection/groups", ID: "listGroups",
@@ -130,7 +130,7 @@ func (h *HTTP) Routes(r *httpapi.Router) {
 		Summary: "Join a group", Tags: []string{tagGroups}, Responses: map[int]any{204: nil, 404: nil}}, h.groupMembership(true))
 	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/groups/{group}/leave", ID: "leaveGroup",
 		Summary: "Leave a group", Tags: []string{tagGroups}, Responses: map[int]any{204: nil, 404: nil, 409: nil}}, h.groupMembership(false))
-	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/groups/{group}/announcements", ID: "postGroupAnnouncement",
+	r.Serve(httpapi.Operation{Method: http.MethodPost, Path: "/v1/connection/groups/{group}/announcements", ID: "postGroupAnnouncement", Idempotent: true,
 		Summary: "Post an announcement (group leaders)", Tags: []string{tagGroups},
 		Request: AnnouncementRequest{}, Responses: map[int]any{201: AnnouncementBody{}, 403: nil, 404: nil, 422: nil}}, h.announce())
 	r.Serve(httpapi.Operation{Method: http.MethodGet, Path: "/v1/connection/groups/{group}/announcements", ID: "listGroupAnnouncements",
