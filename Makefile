@@ -6,7 +6,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: test unit portal-test-deps fuzz vet workflowcheck build build-standalone docs docs-check bench bench-bus clean
+.PHONY: kill-test test unit portal-test-deps fuzz vet workflowcheck build build-standalone docs docs-check bench bench-bus clean
 
 ## test: everything CI runs — vet, standalone module builds, race tests, doc drift, short fuzz runs
 test: vet workflowcheck build-standalone unit docs-check fuzz
@@ -67,3 +67,8 @@ clean:
 .PHONY: chart
 chart:
 	cd deploy/chartcheck && $(GO) test -count=1 ./...
+
+## kill-test: deiops dev killed with SIGKILL 5 times under 10 reports/s (scripts/dev-kill-test.sh; minutes, not in CI)
+kill-test:
+	cd cmd/deiops && $(GO) build -o $(CURDIR)/.cache/deiops .
+	RESTART_DEADLINE=$${RESTART_DEADLINE:-60} bash scripts/dev-kill-test.sh $(CURDIR)/.cache/deiops

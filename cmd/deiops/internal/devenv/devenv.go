@@ -86,9 +86,11 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 		return nil, err
 	}
 	e = &Env{}
+	// Every failure below returns a nil Env; what started is stopped here.
+	started := e
 	defer func() {
 		if err != nil {
-			e.Stop()
+			started.Stop()
 		}
 	}()
 
