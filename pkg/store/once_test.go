@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/deiops/deiops/pkg/bus"
 	"github.com/deiops/deiops/pkg/events"
@@ -85,24 +86,63 @@ func settled(t testing.TB, b *bus.Bus, bucket string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What is still in the way is logged as it changes: a timeout then
+	// says which outbox or which relay state never settled.
+	last := ""
 	testkit.Eventually(t, 30*time.Second, "empty outboxes and an idle relay", func() bool {
-		ci, err := cons.Info(ctx)
-		if err != nil || ci.NumPending != 0 || ci.NumAckPending != 0 {
-			return false
+		left := unsettled(ctx, cons, kv)
+		if left != last && left != "" {
+			t.Logf("not settled yet: %s", left)
 		}
-		keys, err := kv.ListKeys(ctx)
-		if err != nil {
-			return false
-		}
-		defer keys.Stop()
-		for k := range keys.Keys() {
-			e, err := kv.Get(ctx, k)
-			if err != nil || bytes.Contains(e.Value(), []byte(`"outbox":`)) {
-				return false
-			}
-		}
-		return true
+		last = left
+		return left == ""
 	})
+}
+
+// unsettled says what keeps the bucket from being settled, or "".
+func unsettled(ctx context.Context, cons jetstream.Consumer, kv jetstream.KeyValue) string {
+	ci, err := cons.Info(ctx)
+	if err != nil {
+		return fmt.Sprintf("relay consumer: %v", err)
+	}
+	if ci.NumPending != 0 || ci.NumAckPending != 0 {
+		return fmt.Sprintf("relay has %d revisions pending, %d unacknowledged", ci.NumPending, ci.NumAckPending)
+	}
+	records, err := latestValues(ctx, kv)
+	if err != nil {
+		return err.Error()
+	}
+	for k, e := range records {
+		if i := bytes.Index(e.Value(), []byte(`"outbox":`)); i >= 0 {
+			outbox := e.Value()[i:]
+			return fmt.Sprintf("%s (revision %d) has an outbox: %s", k, e.Revision(), outbox[:min(len(outbox), 600)])
+		}
+	}
+	return ""
+}
+
+// latestValues is the latest value of every key of the bucket, read from
+// its stream in order. A Get of a replicated bucket may be answered by a
+// replica that lags, and a check that read stale records could pass or
+// fail for nothing.
+func latestValues(ctx context.Context, kv jetstream.KeyValue) (map[string]jetstream.KeyValueEntry, error) {
+	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", kv.Bucket(), err)
+	}
+	defer w.Stop()
+	out := map[string]jetstream.KeyValueEntry{}
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil {
+				return out, nil // the current values are all in
+			}
+			out[e.Key()] = e
+		case <-ctx.Done():
+			return nil, fmt.Errorf("watch %s: %w", kv.Bucket(), ctx.Err())
+		}
+	}
 }
 
 func startRelay(t testing.TB, r *store.Repo[counter]) {

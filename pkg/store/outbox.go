@@ -254,7 +254,7 @@ func (r *Repo[T]) settle(ctx context.Context, id string, rev uint64, rec record,
 // more (their lease has ended) and removes them from the outbox. Events
 // still leased to their writer are left to it.
 func (r *Repo[T]) Flush(ctx context.Context, id string) error {
-	_, err := r.takeOver(ctx, id, 0, nil)
+	_, err := r.takeOver(ctx, id, nil, nil)
 	return err
 }
 
@@ -266,28 +266,29 @@ const relayFlush = 50 * time.Millisecond
 // moment after the relay first looked.
 const relayRecheck = time.Second
 
+// delivered is a revision of a key as the relay received it from the
+// bucket's change stream: its sequence and its record.
+type delivered struct {
+	rev  uint64
+	data []byte
+}
+
 // takeOver claims and publishes the entries of id whose lease has ended.
-// With rev set it acts only while rev is the latest revision: a later one
+// With at set it acts only while at is the latest revision: a later one
 // carries whatever is still pending and reaches the relay on its own.
 // wait, when not zero, is when to look again (an entry is still leased).
 // With bt set the claimed entries are handed to the batch instead of
 // published one by one: the claim is itself a new revision, which the
 // relay sees and, should this process die before the batch goes out,
 // takes over again when the claim's lease ends.
-func (r *Repo[T]) takeOver(ctx context.Context, id string, rev uint64, bt *Batch) (wait time.Duration, err error) {
+func (r *Repo[T]) takeOver(ctx context.Context, id string, at *delivered, bt *Batch) (wait time.Duration, err error) {
 	for attempt := 0; attempt < r.opts.MaxRetries; attempt++ {
-		e, err := r.kv.Get(ctx, id)
-		if err != nil {
-			if errors.Is(err, jetstream.ErrKeyNotFound) {
-				return 0, nil // deleted or purged: its outbox went with it
-			}
-			return 0, fmt.Errorf("load %s/%s: %w", r.opts.Bucket, id, err)
-		}
-		if rev != 0 && e.Revision() != rev {
-			return 0, nil
+		data, rev, err := r.latest(ctx, id, at)
+		if err != nil || data == nil {
+			return 0, err
 		}
 		var rec record
-		if err := json.Unmarshal(e.Value(), &rec); err != nil {
+		if err := json.Unmarshal(data, &rec); err != nil {
 			return 0, fmt.Errorf("decode %s/%s: %w", r.opts.Bucket, id, err)
 		}
 		start, now := time.Now(), r.bus.Now()
@@ -312,18 +313,17 @@ func (r *Repo[T]) takeOver(ctx context.Context, id string, rev uint64, bt *Batch
 			rec.Outbox[i].Lease = lease
 			own = append(own, rec.Outbox[i])
 		}
-		data, err := json.Marshal(rec)
-		if err != nil {
+		if data, err = json.Marshal(rec); err != nil {
 			return 0, fmt.Errorf("encode %s/%s: %w", r.opts.Bucket, id, err)
 		}
 		// The claim: only the relay whose write lands publishes.
-		claimRev, err := r.kv.Update(ctx, id, data, e.Revision())
+		claimRev, err := r.kv.Update(ctx, id, data, rev)
 		if err != nil {
 			if !isConflict(err) {
 				return 0, fmt.Errorf("claim outbox %s/%s: %w", r.opts.Bucket, id, err)
 			}
-			if rev != 0 {
-				return 0, nil // superseded while we looked
+			if at != nil {
+				return 0, nil // superseded (or deleted) while we looked
 			}
 			continue
 		}
@@ -341,6 +341,32 @@ func (r *Repo[T]) takeOver(ctx context.Context, id string, rev uint64, bt *Batch
 		return 0, nil
 	}
 	return 0, fmt.Errorf("take over outbox %s/%s: %w", r.opts.Bucket, id, ErrConflict)
+}
+
+// latest is the record of id to take over and its revision: the newest,
+// or at, or nothing (data nil) when at is not the newest any more or the
+// key is gone.
+//
+// Any replica of a replicated bucket answers reads, one that has not
+// applied at yet included, so a read older than at, or one that does not
+// find the key, says nothing about at: at is taken as it is, and the
+// compare-and-set of the claim finds out whether it is still the newest.
+// Taking such a read for the truth would drop at and, when no later write
+// of the key comes, leave its outbox unpublished for good.
+func (r *Repo[T]) latest(ctx context.Context, id string, at *delivered) ([]byte, uint64, error) {
+	e, err := r.kv.Get(ctx, id)
+	switch {
+	case err == nil && (at == nil || e.Revision() == at.rev):
+		return e.Value(), e.Revision(), nil
+	case err == nil && e.Revision() > at.rev:
+		return nil, 0, nil
+	case at != nil && (err == nil || errors.Is(err, jetstream.ErrKeyNotFound)):
+		return at.data, at.rev, nil
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return nil, 0, nil // deleted or purged: its outbox went with it
+	default:
+		return nil, 0, fmt.Errorf("load %s/%s: %w", r.opts.Bucket, id, err)
+	}
 }
 
 // StartRelay runs the durable consumer of the bucket's change stream that
@@ -379,7 +405,8 @@ func (r *Repo[T]) startRelay(ctx context.Context, durable string) (*bus.Running,
 		if err != nil {
 			return fmt.Errorf("relay %s: %w", r.opts.Bucket, err)
 		}
-		wait, err := r.takeOver(ctx, strings.TrimPrefix(m.Subject(), prefix), meta.Sequence.Stream, bt)
+		at := &delivered{rev: meta.Sequence.Stream, data: m.Data()}
+		wait, err := r.takeOver(ctx, strings.TrimPrefix(m.Subject(), prefix), at, bt)
 		if err != nil {
 			return err
 		}

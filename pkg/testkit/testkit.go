@@ -1,5 +1,5 @@
 // Package testkit starts real infrastructure for tests: an in-process
-// nats-server on a temporary store, a Temporal test server, Redis (the real
+// nats-server on a temporary store (or a cluster of them), a Temporal test server, Redis (the real
 // one from REDIS_URL, else an in-process server), and an in-memory span
 // recorder. Everything is shut down through t.Cleanup.
 package testkit
@@ -33,6 +33,46 @@ func NATS(t testing.TB) *devstack.NATSServer {
 	t.Cleanup(n.Stop)
 	return n
 }
+
+// Cluster is a NATS JetStream cluster of in-process nodes for one test.
+type Cluster struct {
+	t testing.TB
+	c *devstack.NATSCluster
+	// URL lists every node's client URL, comma separated, so that a client
+	// fails over when its node goes away.
+	URL string
+}
+
+// NATSCluster starts a cluster of n JetStream nodes on temporary stores
+// and returns once it has a meta leader that sees every node.
+func NATSCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	c, err := devstack.StartNATSCluster(devstack.NATSClusterOptions{Nodes: n, StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("embedded nats cluster: %v", err)
+	}
+	t.Cleanup(c.Stop)
+	return &Cluster{t: t, c: c, URL: c.URL()}
+}
+
+// Kill stops node i (its leaderships move to the other nodes).
+func (c *Cluster) Kill(i int) { c.c.Kill(i) }
+
+// Restart starts node i again on its ports and store and waits until the
+// cluster is ready with it.
+func (c *Cluster) Restart(i int) {
+	c.t.Helper()
+	if err := c.c.Restart(i); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// StreamLeader is the node leading stream, or -1 while none does. A KV
+// bucket's stream is "KV_" + bucket.
+func (c *Cluster) StreamLeader(stream string) int { return c.c.StreamLeader(stream) }
+
+// Nodes gives the underlying cluster (node names, per-node URLs).
+func (c *Cluster) Nodes() *devstack.NATSCluster { return c.c }
 
 // Connect opens a client connection that reconnects forever (tests restart
 // the server under it) and returns it with a JetStream handle.
