@@ -249,9 +249,6 @@ func (w *writer) update(id, op string) func(context.Context, int) error {
 // must keep serving while the node is away, and the cluster must take
 // writes after it returned.
 func TestClusterNodeLossLosesNothingAndDoublesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a three-node cluster under load for about 20 s")
-	}
 	cl := testkit.NATSCluster(t, 3)
 	b1, b2 := clusterBus(t, cl.URL), clusterBus(t, cl.URL)
 	repos := []*store.Repo[ledger]{clusterRepo(t, b1), clusterRepo(t, b2)}
