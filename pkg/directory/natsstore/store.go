@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/deiops/deiops/pkg/bus"
+	"github.com/deiops/deiops/pkg/crypto"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/pkg/store"
@@ -43,8 +44,11 @@ const (
 	ImportsBucket     = "directory_imports"
 )
 
-// Options configures a Store. The zero value works.
+// Options configures a Store. Sealer is required.
 type Options struct {
+	// Sealer seals each person's display name and e-mail address at rest
+	// (the keyring).
+	Sealer crypto.Sealer
 	// Quiet is how long both buckets must go without a change made by
 	// another process before Snapshot builds it in (default 250ms).
 	Quiet time.Duration
@@ -72,10 +76,13 @@ type Store struct {
 
 	peopleView *view[directory.Person]
 	deptView   *view[directory.Department]
+	// clear holds the people the first load found stored in clear.
+	clear clearKeys
 
 	// Views start with the first Snapshot and stop on Close.
 	startOnce sync.Once
 	stop      context.CancelFunc
+	stopSeal  context.CancelFunc
 	done      sync.WaitGroup
 	closed    atomic.Bool
 
@@ -122,6 +129,9 @@ var _ directory.Store = (*Store)(nil)
 // New provisions the buckets (idempotently) and returns the store. Nothing
 // runs in the background until the first Snapshot; call Close when done.
 func New(ctx context.Context, b *bus.Bus, o Options) (*Store, error) {
+	if o.Sealer == nil {
+		return nil, errors.New("directory store: no sealer for the people's restricted fields")
+	}
 	if o.Quiet <= 0 {
 		o.Quiet = 250 * time.Millisecond
 	}
@@ -139,7 +149,7 @@ func New(ctx context.Context, b *bus.Bus, o Options) (*Store, error) {
 	}
 	s := &Store{bus: b, opts: o, log: o.Logger}
 	var err error
-	if s.people, err = store.New(ctx, b, store.JSONCodec[directory.PersonRecord]{}, store.Options{
+	if s.people, err = store.New(ctx, b, peopleCodec{o.Sealer}, store.Options{
 		Bucket: PeopleBucket, Description: "directory people (restricted: names, e-mail addresses)",
 	}); err != nil {
 		return nil, fmt.Errorf("directory store: %w", err)
@@ -163,17 +173,24 @@ func New(ctx context.Context, b *bus.Bus, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("directory store: open %s: %w", DepartmentsBucket, err)
 	}
-	s.peopleView = newView(PeopleBucket, peopleKV, decodePerson,
+	s.peopleView = newView(PeopleBucket, peopleKV, s.decodePerson,
 		func(a, b directory.Person) bool { return a.Equal(b) }, s.log, o.Now)
 	s.deptView = newView(DepartmentsBucket, deptKV, decodeDepartment,
 		func(a, b directory.Department) bool { return a.Equal(b) }, s.log, o.Now)
 	return s, nil
 }
 
-func decodePerson(key string, data []byte) (directory.Person, error) {
-	rec, err := decodeState[directory.PersonRecord](key, data)
+func (s *Store) decodePerson(key string, data []byte) (directory.Person, error) {
+	state, err := store.StateOf(data)
 	if err != nil {
-		return directory.Person{}, err
+		return directory.Person{}, fmt.Errorf("record %s: %w", key, err)
+	}
+	rec, clear, err := peopleCodec{s.opts.Sealer}.open(state)
+	if err != nil {
+		return directory.Person{}, fmt.Errorf("record %s: %w", key, err)
+	}
+	if clear {
+		s.clear.add(key)
 	}
 	p, err := rec.Person()
 	if err != nil {
@@ -201,7 +218,9 @@ func decodeDepartment(key string, data []byte) (directory.Department, error) {
 }
 
 // StartRelay starts the outbox relays of the three buckets, which publish
-// events a crash or a broker outage left behind. The caller stops them.
+// events a crash or a broker outage left behind, and the sealing of people
+// stored in clear by an earlier version (it ends with ctx or Close). The
+// caller stops the relays.
 func (s *Store) StartRelay(ctx context.Context) ([]*bus.Running, error) {
 	var running []*bus.Running
 	for _, start := range []func(context.Context) (*bus.Running, error){
@@ -216,6 +235,10 @@ func (s *Store) StartRelay(ctx context.Context) ([]*bus.Running, error) {
 		}
 		running = append(running, r)
 	}
+	sctx, cancel := context.WithCancel(ctx)
+	s.stopSeal = cancel
+	s.done.Add(1)
+	go func() { defer s.done.Done(); s.sealClear(sctx) }()
 	return running, nil
 }
 
@@ -225,6 +248,9 @@ func (s *Store) Close() {
 	s.startOnce.Do(func() {}) // a later Snapshot must not start them
 	if s.stop != nil {
 		s.stop()
+	}
+	if s.stopSeal != nil {
+		s.stopSeal()
 	}
 	s.done.Wait()
 }

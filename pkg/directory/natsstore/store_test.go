@@ -12,6 +12,7 @@ import (
 
 	"github.com/deiops/deiops/pkg/bus"
 	"github.com/deiops/deiops/pkg/config"
+	"github.com/deiops/deiops/pkg/crypto"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/directory/directorytest"
 	"github.com/deiops/deiops/pkg/events"
@@ -43,8 +44,21 @@ func connect(t *testing.T, url string) *bus.Bus {
 	return b
 }
 
+// testSealer is the keyring every store of a test shares, as the processes
+// of one installation do.
+var testSealer = func() crypto.Sealer {
+	k, _, err := crypto.GenerateKeyring()
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
 func newStore(t *testing.T, b *bus.Bus, o Options) *Store {
 	t.Helper()
+	if o.Sealer == nil {
+		o.Sealer = testSealer
+	}
 	s, err := New(context.Background(), b, o)
 	if err != nil {
 		t.Fatalf("new store: %v", err)
@@ -382,7 +396,7 @@ func TestRelayPublishesWhatACrashLeftInTheOutbox(t *testing.T) {
 	b := connect(t, testkit.NATS(t).URL())
 	s := newStore(t, b, Options{})
 	// A writer that died between its KV write and the publish.
-	crashed, err := store.New(t.Context(), b, store.JSONCodec[directory.PersonRecord]{}, store.Options{Bucket: PeopleBucket, DeferPublish: true, Lease: time.Second})
+	crashed, err := store.New(t.Context(), b, peopleCodec{testSealer}, store.Options{Bucket: PeopleBucket, DeferPublish: true, Lease: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

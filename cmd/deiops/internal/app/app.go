@@ -169,7 +169,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.directory, err = natsstore.New(ctx, a.bus, natsstore.Options{Logger: a.log.With("component", "directory")}); err != nil {
+	if a.directory, err = natsstore.New(ctx, a.bus, natsstore.Options{Sealer: keyring, Logger: a.log.With("component", "directory")}); err != nil {
 		return nil, err
 	}
 	// Notification delivery, like the directory, exists once per process.

@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -24,6 +26,9 @@ type canaryPlaces struct {
 	temporal  string
 	namespace string
 	kv        []byte
+	// natsURL, when set, has every message stored in every stream (KV
+	// buckets included) read back and checked.
+	natsURL string
 }
 
 // checkNoCanary fails the test for every place the canary shows up in.
@@ -138,6 +143,17 @@ func checkNoCanary(t *testing.T, c canaryPlaces) {
 	}
 	t.Logf("canary: %d workflow runs, %d history events checked", runs, events)
 
+	if c.natsURL != "" {
+		stored, leaks := storedMessages(t, c.natsURL)
+		if stored == 0 {
+			t.Error("canary: no stored stream message to check")
+		}
+		for _, where := range leaks {
+			t.Errorf("canary stored in %s", where)
+		}
+		t.Logf("canary: %d stored stream messages checked", stored)
+	}
+
 	if len(c.kv) == 0 {
 		t.Error("canary: no KV value to check")
 	}
@@ -168,4 +184,49 @@ func kvValue(t *testing.T, url, bucket, key string) []byte {
 		t.Fatal(err)
 	}
 	return e.Value()
+}
+
+// storedMessages reads every message every stream on the server holds and
+// returns how many there were and where the canary was among them.
+func storedMessages(t *testing.T, url string) (n int, leaks []string) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	names := js.StreamNames(ctx)
+	for name := range names.Name() {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := st.CachedInfo().State
+		for seq := state.FirstSeq; seq <= state.LastSeq && state.Msgs > 0; seq++ {
+			m, err := st.GetMsg(ctx, seq)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("stream %s message %d: %v", name, seq, err)
+			}
+			n++
+			raw := m.Subject + string(m.Data)
+			for k, v := range m.Header {
+				raw += k + strings.Join(v, ",")
+			}
+			if strings.Contains(raw, canary) {
+				leaks = append(leaks, fmt.Sprintf("stream %s, message %d on %s", name, seq, m.Subject))
+			}
+		}
+	}
+	if err := names.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n, leaks
 }

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -116,7 +117,13 @@ func TestAnonymousReportLifecycle(t *testing.T) {
 
 	p := start(t, cfg, dev)
 	a := api{t: t, base: p.base, dev: dev}
-	importHospital(t, a)
+	// A person whose name and e-mail address carry the canary: the
+	// directory is restricted too.
+	must[map[string]any](a, http.StatusOK, http.MethodPost, "/v1/directory/imports", a.token("ops", "admin"),
+		hospital+"named,Dr "+canary+","+canary+"@example.org,med,staff,,,north,,true\n")
+	if got := must[map[string]any](a, http.StatusOK, http.MethodGet, "/v1/directory/people/named", a.token("ops", "admin"), nil); !strings.Contains(fmt.Sprint(got), canary) {
+		t.Fatalf("positive control: the directory does not answer the person's name: %v", got)
+	}
 	officer := a.token("off1", "dei_officer")
 	must[map[string]any](a, http.StatusCreated, http.MethodPut, "/v1/escalation-policies/med", officer, fastPolicy())
 
@@ -272,7 +279,8 @@ func TestAnonymousReportLifecycle(t *testing.T) {
 		spans:    p.spans,
 		redisURL: rd.URL,
 		temporal: ts.GetFrontendHostPort(), namespace: ts.GetDefaultNamespace(),
-		kv: kvValue(t, ns.URL(), "resolution_cases", rc.CaseID),
+		kv:      kvValue(t, ns.URL(), "resolution_cases", rc.CaseID),
+		natsURL: ns.URL(),
 	})
 }
 
