@@ -47,11 +47,27 @@ type Envelope struct {
 	Topic string
 }
 
+// Occurred is an event that carries the instant its occurrence happened
+// (a submitted_at or similar data member). CloudEvents' time is "when the
+// occurrence happened", so New uses that instant for ce-time and the two
+// agree: they do not differ by however long the work after the occurrence
+// (hashing, lookups, the store write) took.
+type Occurred interface {
+	Event
+	EventTime() time.Time
+}
+
 // New wraps ev in an envelope with a fresh time-ordered id. base is the
 // installation's source base (Installation; the bus holds it as Source) and
 // the event's ce-source is spec.Source(base). subject is the id of the
-// entity the event is about.
+// entity the event is about. at is the envelope time, unless ev is an
+// Occurred with a non-zero EventTime, which is used instead.
 func New(ev Event, base, subject string, at time.Time) (Envelope, error) {
+	if o, ok := ev.(Occurred); ok {
+		if t := o.EventTime(); !t.IsZero() {
+			at = t
+		}
+	}
 	spec := ev.EventSpec()
 	data, err := json.Marshal(ev)
 	if err != nil {

@@ -60,6 +60,34 @@ func TestNewEncodeDecodeRoundTrip(t *testing.T) {
 	}
 }
 
+// occurred is an event that knows when it happened.
+type occurred struct {
+	caseEscalated
+}
+
+func (o occurred) EventTime() time.Time { return o.EscalatedAt }
+
+// An Occurred event's envelope time is its own instant, in UTC; a zero
+// instant falls back to the time New is given.
+func TestNewUsesTheOccurrenceTime(t *testing.T) {
+	written := at.Add(1500 * time.Millisecond)
+	happened := at.In(time.FixedZone("CET", 3600))
+	env, err := events.New(occurred{caseEscalated{CaseID: "c-1", Level: 1, EscalatedAt: happened}}, "/st-example", "c-1", written)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Time != at {
+		t.Errorf("time = %v, want the occurrence %v", env.Time, at)
+	}
+	env, err = events.New(occurred{caseEscalated{CaseID: "c-1", Level: 1}}, "/st-example", "c-1", written)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Time != written {
+		t.Errorf("time = %v, want the given %v for a zero occurrence", env.Time, written)
+	}
+}
+
 // validHeaders is a complete binary-mode header set.
 func validHeaders() events.Header {
 	return events.Header{

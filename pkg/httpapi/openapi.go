@@ -100,8 +100,44 @@ func openAPIOperation(op Operation) map[string]any {
 		}
 		responses[strconv.Itoa(status)] = resp
 	}
+	for status, resp := range accessResponses(op) {
+		if _, declared := responses[strconv.Itoa(status)]; !declared {
+			responses[strconv.Itoa(status)] = resp
+		}
+	}
 	o["responses"] = responses
 	return o
+}
+
+// accessResponses are the answers of the operation's access rule, which the
+// route middleware (pkg/auth) gives before the handler runs, so every
+// operation documents them: a route needing a token answers 401 without a
+// valid one and, when it has roles, 403 to a token holding none of them; a
+// public route accepts no token or a valid one, and answers 401 to a token
+// that is not valid. A status the operation declares itself keeps its own
+// entry.
+func accessResponses(op Operation) map[int]map[string]any {
+	challenge := map[string]any{"WWW-Authenticate": map[string]any{
+		"description": "The Bearer challenge (RFC 6750)",
+		"schema":      map[string]any{"type": "string"},
+	}}
+	withChallenge := func(description string) map[string]any {
+		r := problemResponse(description)
+		r["headers"] = challenge
+		return r
+	}
+	if op.Public {
+		return map[int]map[string]any{
+			http.StatusUnauthorized: withChallenge("Unauthorized: an Authorization header was sent and its bearer token is not valid"),
+		}
+	}
+	out := map[int]map[string]any{
+		http.StatusUnauthorized: withChallenge("Unauthorized: a valid bearer token is required"),
+	}
+	if len(op.Roles) > 0 {
+		out[http.StatusForbidden] = withChallenge("Forbidden: the bearer token holds none of the roles listed in x-roles")
+	}
+	return out
 }
 
 func problemResponse(description string) map[string]any {

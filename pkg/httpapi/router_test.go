@@ -213,3 +213,70 @@ func TestOpenAPIPaths(t *testing.T) {
 		}
 	}
 }
+
+// The access rule's answers are documented on every operation it guards:
+// 401 (and 403 with roles) for a secured route, 401 for a bad token on a
+// public one; a status the operation declares keeps its own entry.
+func TestOpenAPIDocumentsAccessResponses(t *testing.T) {
+	rt := NewRouter(RouterOptions{})
+	ok := func(w http.ResponseWriter, r *http.Request) {}
+	rt.HandleFunc(Operation{Method: "GET", Path: "/roles", ID: "roles", Roles: []caller.Role{caller.Resolver}}, ok)
+	rt.HandleFunc(Operation{Method: "GET", Path: "/signed-in", ID: "signedIn"}, ok)
+	rt.HandleFunc(Operation{Method: "GET", Path: "/public", ID: "public", Public: true}, ok)
+	rt.HandleFunc(Operation{Method: "GET", Path: "/secret", ID: "secret", Public: true,
+		Responses: map[int]any{http.StatusUnauthorized: nil}}, ok)
+	raw, err := MarshalDocument(rt.OpenAPI("t", "1", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type response struct {
+		Description string `json:"description"`
+		Content     map[string]struct {
+			Schema map[string]any `json:"schema"`
+		} `json:"content"`
+		Headers map[string]any `json:"headers"`
+	}
+	var d struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]response `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path      string
+		want      []string
+		wantNot   []string
+		challenge bool
+	}{
+		{"/roles", []string{"401", "403"}, nil, true},
+		{"/signed-in", []string{"401"}, []string{"403"}, true},
+		{"/public", []string{"401"}, []string{"403"}, true},
+		{"/secret", []string{"401"}, []string{"403"}, false},
+	}
+	for _, tc := range tests {
+		responses := d.Paths[tc.path]["get"].Responses
+		for _, status := range tc.want {
+			r, ok := responses[status]
+			if !ok {
+				t.Errorf("%s: no %s response in %v", tc.path, status, responses)
+				continue
+			}
+			if ref := r.Content[ProblemContentType].Schema["$ref"]; ref != "#/components/schemas/Problem" {
+				t.Errorf("%s %s: schema = %v", tc.path, status, r.Content)
+			}
+			if _, has := r.Headers["WWW-Authenticate"]; has != tc.challenge {
+				t.Errorf("%s %s: WWW-Authenticate documented = %v, want %v", tc.path, status, has, tc.challenge)
+			}
+		}
+		for _, status := range tc.wantNot {
+			if _, ok := responses[status]; ok {
+				t.Errorf("%s: unexpected %s response", tc.path, status)
+			}
+		}
+	}
+	if got := d.Paths["/secret"]["get"].Responses["401"].Description; got != "Unauthorized" {
+		t.Errorf("declared 401 description = %q, want the declared entry kept", got)
+	}
+}

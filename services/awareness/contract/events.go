@@ -18,7 +18,7 @@ type CampaignPublished struct {
 	CampaignID  string    `json:"campaign_id" desc:"Campaign id"`
 	Reached     int       `json:"reached" desc:"People reached at publication (the audience resolved against the directory then)"`
 	PublishedAt time.Time `json:"published_at" desc:"When"`
-	ExpiresAt   time.Time `json:"expires_at" desc:"When the campaign stops showing; the zero time (0001-01-01T00:00:00Z) when never"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero" desc:"When the campaign stops showing; absent when never"`
 }
 
 func (CampaignPublished) EventSpec() events.Spec {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/deiops/deiops/pkg/bus"
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/config"
@@ -81,9 +83,14 @@ type intake struct {
 	crash  *crashing
 	cases  *adapters.Cases
 	hasher *crypto.Hasher
+	nats   string // the server's URL
 }
 
-func newIntake(t *testing.T) *intake {
+func newIntake(t *testing.T) *intake { t.Helper(); return newIntakeWith(t, nil) }
+
+// newIntakeWith is newIntake with options changed by opts before the
+// service is built.
+func newIntakeWith(t *testing.T, opts func(*app.Options)) *intake {
 	t.Helper()
 	ctx := context.Background()
 	srv := testkit.NATS(t)
@@ -121,13 +128,16 @@ func newIntake(t *testing.T) *intake {
 		t.Fatal(err)
 	}
 	c := &crashing{cases: cases, creds: creds}
-	svc := app.New(app.Options{
+	o := app.Options{
 		Cases: crashingCases{c}, Credentials: crashingCredentials{c}, Audit: audit, Hasher: hasher,
 		NotificationEvent: func(n app.Notification) events.Event {
 			return notify.NewFallbackRequest(n.ID, "resolution", notify.Template(n.Template), n.Link, n.Reference)
 		},
-	})
-	return &intake{svc: svc, crash: c, cases: cases, hasher: hasher}
+	}
+	if opts != nil {
+		opts(&o)
+	}
+	return &intake{svc: app.New(o), crash: c, cases: cases, hasher: hasher, nats: srv.URL()}
 }
 
 // count is the number of stored cases.
@@ -272,5 +282,58 @@ func TestANoteOrMessageRetriedIsOneEntry(t *testing.T) {
 	}
 	if rec, _ = in.cases.Get(ctx, rc.CaseID); len(rec.Case.Messages()) != 2 {
 		t.Fatalf("%d messages, want 2", len(rec.Case.Messages()))
+	}
+}
+
+// report.submitted's CloudEvents time is the submitted_at instant, not
+// when the case was written after the slow parts of intake (hashing the
+// anonymous secret, directory lookups): the service's clock is set well
+// behind the bus's so that a write-time envelope could not pass.
+func TestReportSubmittedTimeIsItsSubmittedAt(t *testing.T) {
+	submitted := time.Now().Add(-90 * time.Second).UTC().Truncate(time.Millisecond)
+	in := newIntakeWith(t, func(o *app.Options) { o.Now = func() time.Time { return submitted } })
+	nc, err := nats.Connect(in.nats)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	msgs := make(chan *nats.Msg, 4)
+	sub, err := nc.ChanSubscribe(contract.ReportSubmitted{}.EventSpec().Subject(), msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, anonymous := range []bool{true, false} {
+		receipt, err := in.svc.Submit(context.Background(), report(anonymous, "narrative"), app.Once{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m *nats.Msg
+		select {
+		case m = <-msgs:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("anonymous=%t: no report.submitted published", anonymous)
+		}
+		env, err := events.Decode(m.Header, m.Data, m.Subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := events.Unmarshal[contract.ReportSubmitted](env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data.CaseID != receipt.CaseID {
+			t.Fatalf("anonymous=%t: event for case %s, want %s", anonymous, data.CaseID, receipt.CaseID)
+		}
+		if !env.Time.Equal(data.SubmittedAt) || !data.SubmittedAt.Equal(submitted) {
+			t.Errorf("anonymous=%t: ce-time %s, submitted_at %s; want both %s", anonymous,
+				env.Time.Format(time.RFC3339Nano), data.SubmittedAt.Format(time.RFC3339Nano), submitted.Format(time.RFC3339Nano))
+		}
+		if got := m.Header.Get(events.HeaderTime); got != submitted.Format(time.RFC3339Nano) {
+			t.Errorf("anonymous=%t: ce-time header %q, want %q", anonymous, got, submitted.Format(time.RFC3339Nano))
+		}
 	}
 }

@@ -27,6 +27,9 @@ type ReportSubmitted struct {
 	SubmittedAt    time.Time `json:"submitted_at" desc:"When the report was accepted"`
 }
 
+// EventTime makes the envelope time (ce-time) the submitted_at instant.
+func (r ReportSubmitted) EventTime() time.Time { return r.SubmittedAt }
+
 func (ReportSubmitted) EventSpec() events.Spec {
 	return events.Spec{Service: Service, Entity: "report", Action: "submitted", Version: 1,
 		Summary: "A speak-up report was accepted and its case opened (codes only, no content, no reporter identity)"}

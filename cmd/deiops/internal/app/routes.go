@@ -31,7 +31,10 @@ func registerRoutes(r *httpapi.Router, b *bus.Bus, dir *directory.Service, codec
 }
 
 // OpenAPI builds the API document of a process running the named targets
-// ("all" or a list), exactly as that process serves it at /openapi.json.
+// ("all" or a list), as that process serves it at /openapi.json except for
+// servers: a process names its DEIOPS_HTTP_PUBLIC_URL there, the document
+// built here (and committed in docs/openapi) names that setting's default,
+// the address of `deiops dev` (see DocumentServers).
 func OpenAPI(target string) (map[string]any, error) {
 	names := config.TargetNames()
 	if target != "all" {
@@ -51,5 +54,33 @@ func OpenAPI(target string) (map[string]any, error) {
 	}
 	r := httpapi.NewRouter(httpapi.RouterOptions{})
 	registerRoutes(r, nil, nil, nil, ts)
-	return r.OpenAPI("deiops "+target, APIVersion, ""), nil
+	servers, err := DocumentServers()
+	if err != nil {
+		return nil, err
+	}
+	doc := r.OpenAPI("deiops "+target, APIVersion, "")
+	doc["servers"] = servers
+	return doc, nil
+}
+
+// DocumentServers is the servers member of the committed documents: the
+// default DEIOPS_HTTP_PUBLIC_URL, where `deiops dev` (and a process left
+// at its defaults) listens, so that a client generated from a committed
+// document works against a local deiops as it is. An installation's own
+// URL is in the document its processes serve at /openapi.json.
+func DocumentServers() ([]any, error) {
+	vars, err := config.Variables()
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vars {
+		if v.Name == config.Prefix+"_HTTP_PUBLIC_URL" {
+			return []any{map[string]any{
+				"url": v.Default,
+				"description": "deiops dev, or any process left at the default " + v.Name +
+					"; an installation serves its own URL here in /openapi.json",
+			}}, nil
+		}
+	}
+	return nil, fmt.Errorf("no %s_HTTP_PUBLIC_URL setting", config.Prefix)
 }
