@@ -6,10 +6,14 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: kill-test test unit portal-test-deps fuzz vet workflowcheck build build-standalone docs docs-check bench bench-bus clean
+.PHONY: kill-test openapi-lint test unit portal-test-deps fuzz vet workflowcheck build build-standalone docs docs-check bench bench-bus clean
 
-## test: everything CI runs — vet, standalone module builds, race tests, doc drift, short fuzz runs
-test: vet workflowcheck build-standalone unit docs-check fuzz
+## test: everything CI runs — vet, standalone module builds, race tests, doc drift, OpenAPI lint, short fuzz runs
+test: vet workflowcheck build-standalone unit docs-check openapi-lint fuzz
+
+## openapi-lint: the committed OpenAPI documents are valid OpenAPI (libopenapi-validator; its own module, outside go.work)
+openapi-lint:
+	cd deploy/openapilint && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -count=1 ./...
 
 ## unit: race-enabled tests of every module (the portal's browser tests need axe-core: portal-test-deps)
 unit: portal-test-deps

@@ -49,9 +49,11 @@ func conventions(includeInternal bool) string {
 			"under `" + InternalPrefix + ".>`, which integrator credentials cannot read and which is not part of " +
 			"this contract.",
 
-		"**Delivery.** Events are stored in JetStream streams named `DEI_<SERVICE>` (for example `DEI_RESOLUTION` " +
-			"holds `" + PublicPrefix + ".resolution.>`). Read them with a durable consumer and explicit acks. " +
-			"Delivery is at least once: deduplicate on `ce-id`, which is also the `Nats-Msg-Id`.",
+		"**Delivery.** deiops stores its events in JetStream streams named `DEI_<SERVICE>` (for example " +
+			"`DEI_RESOLUTION` holds `" + PublicPrefix + ".resolution.>`) in its own account. An integrator's account " +
+			"sees the subjects, not those streams: create a stream on `" + PublicPrefix + ".>` in your account and " +
+			"read it with a durable pull consumer and explicit acks (docs/integrator.md). Delivery is at least " +
+			"once: deduplicate on `ce-id`, which is also the `Nats-Msg-Id`.",
 
 		"**Data.** Events carry ids, states and dates, never narratives or the identities of people involved in " +
 			"a report. `ce-dataclassification` tells public events from internal ones.",

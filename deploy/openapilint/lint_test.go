@@ -8,7 +8,7 @@ import (
 
 // The published HTTP contract: every committed document is valid OpenAPI.
 func TestCommittedDocumentsAreValidOpenAPI(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "..", "docs", "openapi", "*.json"))
+	files, err := filepath.Glob(filepath.Join("..", "..", "docs", "openapi", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,9 @@
 // (docs/openapi/*.json) with a real OpenAPI validator, libopenapi and
 // libopenapi-validator: each document is parsed, its model built (so every
 // $ref must resolve) and then checked against the OpenAPI 3.1 schema. Its
-// test runs in `make test`; the drift check (`make docs-check`) only says the
+// test runs in `make test` (`make openapi-lint`). It is a module of its own,
+// outside go.work, so the validator's dependencies never change the versions
+// the platform's modules build with; the drift check (`make docs-check`) only says the
 // documents match the routes, this says they are valid OpenAPI.
 package openapilint
 
