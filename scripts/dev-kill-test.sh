@@ -147,7 +147,12 @@ done
 
 # No orphans: the cases are exactly the receipts; every one escalates.
 token=$("$bin" token --sub off1 --role dei_officer --data="$data")
-cases=$(curl -s -m 30 -H "Authorization: Bearer $token" "http://$a/v1/cases" | jq -r '.cases[].id' | sort)
+cases=$(after=""; while :; do
+	page=$(curl -s -m 30 -H "Authorization: Bearer $token" "http://$a/v1/cases?limit=200&after=$after")
+	jq -r '.cases[].id' <<<"$page"
+	after=$(jq -r '.next // empty' <<<"$page")
+	[ -n "$after" ] || break
+done | sort)
 receipts=$(jq -r .case_id "$work"/got/*.json | sort)
 [ "$cases" = "$receipts" ] || fail "cases and receipts differ: $(diff <(echo "$cases") <(echo "$receipts") | head -10)"
 for id in $cases; do

@@ -154,21 +154,7 @@ func (c *caseRun) escalate(ctx workflow.Context) error {
 // dueOf returns when lv is due, given the previous level's due time, the
 // round's start and the acknowledgment deadline so far.
 func (c *caseRun) dueOf(lv Level, prev, start, ackDeadline time.Time) time.Time {
-	base := prev
-	if lv.From == FromAcknowledgment {
-		base = ackDeadline
-		if c.acknowledged && c.ackAt.Before(base) {
-			base = c.ackAt
-			if base.Before(start) {
-				base = start
-			}
-		}
-	}
-	due := c.clock.Add(base, lv.Delay)
-	if due.Before(prev) {
-		due = prev
-	}
-	return due
+	return levelDue(c.clock, lv, prev, start, ackDeadline, c.acknowledged, c.ackAt)
 }
 
 // holds reports whether a level's condition still holds.

@@ -232,6 +232,7 @@ type summaryWire struct {
 	Assignee       string           `json:"assignee"`
 	LegalHold      bool             `json:"legal_hold"`
 	OpenedAt       time.Time        `json:"opened_at"`
+	AckAt          time.Time        `json:"ack_at"`
 	LinkedFrom     string           `json:"linked_from"`
 	Report         reportWire       `json:"report"`
 	Timeline       []timelineWire   `json:"timeline"`
@@ -249,7 +250,8 @@ func summaryOf(state []byte) (app.Summary, error) {
 	}
 	s := app.Summary{ID: w.ID, State: domain.State(w.State), Category: w.Category, Severity: w.Severity,
 		Department: w.Report.Department, Assignee: w.Assignee, OpenedAt: w.OpenedAt, LinkedFrom: w.LinkedFrom,
-		ReporterHash: w.ReporterHash, ExcludedHashes: w.ExcludedHashes, LegalHold: w.LegalHold, Anonymous: w.Report.Anonymous}
+		ReporterHash: w.ReporterHash, ExcludedHashes: w.ExcludedHashes, LegalHold: w.LegalHold, Anonymous: w.Report.Anonymous,
+		AcknowledgedAt: w.AckAt}
 	for _, e := range w.Escalations {
 		s.Notified = append(s.Notified, e.Recipients...)
 	}
@@ -258,7 +260,9 @@ func summaryOf(state []byte) (app.Summary, error) {
 			s.ClosedAt = t.At
 		}
 		if t.Action == string(domain.ActionReopen) {
-			s.ClosedAt = time.Time{}
+			// A reopened case keeps its acknowledgment: its new round runs
+			// the resolution clock only, as the workflow does.
+			s.ClosedAt, s.RoundStart = time.Time{}, t.At
 		}
 	}
 	return s, nil

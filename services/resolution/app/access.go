@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/deiops/deiops/pkg/caller"
+	"github.com/deiops/deiops/services/resolution/domain"
 )
 
 // Op is something a caller does to a case; every Op is audited.
@@ -47,35 +48,75 @@ func (s *Service) authorize(ctx context.Context, a caller.Actor, r *Record, op O
 }
 
 func (s *Service) check(ctx context.Context, a caller.Actor, r *Record, op Op) error {
-	if a.ID == "" {
-		return ErrNotFound
+	st, err := s.standingOn(ctx, a, r)
+	if err != nil {
+		return err
 	}
-	if s.conflicted(ctx, a.ID, r) {
-		return ErrNotFound
-	}
-	officer := a.Has(caller.DEIOfficer)
-	assignee := a.ID == r.Case.Assignee()
-	notified := r.Notified(a.ID)
-	if !officer && !assignee && !notified {
-		return ErrNotFound
-	}
-	allowed := false
-	switch op {
-	case OpRead, OpReadNotes, OpAddNote, OpMessage, OpTimeline:
-		allowed = true
-	case OpTriage, OpAssign:
-		allowed = officer || notified
-	case OpAcknowledge, OpStart, OpResolve, OpRecuse:
-		allowed = assignee
-	case OpClose, OpReopen:
-		allowed = officer || assignee
-	case OpLegalHold, OpReadAudit:
-		allowed = officer
-	}
-	if !allowed {
+	if !st.permits(op) {
 		return ErrForbidden
 	}
 	return nil
+}
+
+// standing is how a caller is on a case.
+type standing struct{ officer, assignee, notified bool }
+
+// standingOn returns the caller's standing, or ErrNotFound when they are
+// not on the case.
+func (s *Service) standingOn(ctx context.Context, a caller.Actor, r *Record) (standing, error) {
+	if a.ID == "" || s.conflicted(ctx, a.ID, r) {
+		return standing{}, ErrNotFound
+	}
+	st := standing{officer: a.Has(caller.DEIOfficer), assignee: a.ID == r.Case.Assignee(), notified: r.Notified(a.ID)}
+	if !st.officer && !st.assignee && !st.notified {
+		return standing{}, ErrNotFound
+	}
+	return st, nil
+}
+
+func (st standing) permits(op Op) bool {
+	switch op {
+	case OpRead, OpReadNotes, OpAddNote, OpMessage, OpTimeline:
+		return true
+	case OpTriage, OpAssign:
+		return st.officer || st.notified
+	case OpAcknowledge, OpStart, OpResolve, OpRecuse:
+		return st.assignee
+	case OpClose, OpReopen:
+		return st.officer || st.assignee
+	case OpLegalHold, OpReadAudit:
+		return st.officer
+	}
+	return false
+}
+
+// actionOps are the ops that change a case, in the order a handler meets
+// them, with the domain action each one is.
+var actionOps = []struct {
+	op  Op
+	act domain.Action
+}{
+	{OpTriage, domain.ActionTriage}, {OpAssign, domain.ActionAssign}, {OpAcknowledge, domain.ActionAcknowledge},
+	{OpStart, domain.ActionStart}, {OpResolve, domain.ActionResolve}, {OpClose, domain.ActionClose},
+	{OpReopen, domain.ActionReopen}, {OpRecuse, domain.ActionRecuse}, {OpAddNote, domain.ActionAddNote},
+	{OpMessage, domain.ActionMessage}, {OpLegalHold, domain.ActionLegalHold},
+}
+
+// Actions lists what the caller may do to the case now: what their
+// standing permits and the case's state allows. A client offers exactly
+// these, so it never shows a button the service would refuse.
+func (s *Service) Actions(ctx context.Context, a caller.Actor, r *Record) []Op {
+	st, err := s.standingOn(ctx, a, r)
+	if err != nil {
+		return nil
+	}
+	var out []Op
+	for _, x := range actionOps {
+		if st.permits(x.op) && r.Case.Allows(x.act, a.ID) {
+			out = append(out, x.op)
+		}
+	}
+	return out
 }
 
 // conflicted reports whether person has a conflict of interest with the

@@ -161,12 +161,24 @@ type Summary struct {
 	Assignee       string       `json:"assignee,omitempty"`
 	OpenedAt       time.Time    `json:"opened_at"`
 	LinkedFrom     string       `json:"linked_from,omitempty"`
-	ReporterHash   string       `json:"-"`
-	ExcludedHashes []string     `json:"-"`
-	Notified       []string     `json:"-"`
-	LegalHold      bool         `json:"-"`
-	Anonymous      bool         `json:"-"`
-	ClosedAt       time.Time    `json:"-"`
+	AcknowledgedAt time.Time    `json:"acknowledged_at,omitzero"`
+	// Where the case stands against its department's escalation policy
+	// (the handlers' queue only): the level its escalation reached, the
+	// next level and when it is due, and whether a promised deadline
+	// has passed.
+	EscalationLevel string    `json:"escalation_level,omitempty"`
+	NextLevel       string    `json:"next_level,omitempty"`
+	NextDueAt       time.Time `json:"next_due_at,omitzero"`
+	Overdue         bool      `json:"overdue"`
+	OverdueSince    time.Time `json:"overdue_since,omitzero"`
+	// RoundStart is the last reopening (zero when never reopened).
+	RoundStart     time.Time `json:"-"`
+	ReporterHash   string    `json:"-"`
+	ExcludedHashes []string  `json:"-"`
+	Notified       []string  `json:"-"`
+	LegalHold      bool      `json:"-"`
+	Anonymous      bool      `json:"-"`
+	ClosedAt       time.Time `json:"-"`
 }
 
 // Starts records which cases' escalation workflows run, with the policy

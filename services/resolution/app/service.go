@@ -18,6 +18,7 @@ import (
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/services/resolution/contract"
 	"github.com/deiops/deiops/services/resolution/domain"
+	"github.com/deiops/deiops/workflows/escalation"
 )
 
 // Directory is the platform's view of people.
@@ -44,7 +45,10 @@ type Options struct {
 	Index       Index
 	Starts      Starts
 	Directory   Directory
-	Hasher      *crypto.Hasher
+	// Policy returns a department's current escalation policy (the queue's
+	// clocks); nil shows no clock.
+	Policy func(ctx context.Context, department string) (escalation.Policy, error)
+	Hasher *crypto.Hasher
 	// NotificationEvent builds the notification request event.
 	NotificationEvent func(Notification) events.Event
 	// PublicURL is the base of links in notifications.

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -18,6 +19,9 @@ const (
 	StateResolved     State = "resolved"
 	StateClosed       State = "closed"
 )
+
+// Known reports whether s is one of the states.
+func (s State) Known() bool { return s.valid() }
 
 func (s State) valid() bool {
 	switch s {
@@ -188,7 +192,7 @@ func (c *Case) PullEvents() []Event {
 
 // Triage sets category, severity and route on a submitted case.
 func (c *Case) Triage(by string, category Category, severity Severity, route string, at time.Time) error {
-	if err := c.check(ActionTriage, by, StateSubmitted); err != nil {
+	if err := c.check(ActionTriage, by); err != nil {
 		return err
 	}
 	switch {
@@ -215,7 +219,7 @@ func (c *Case) Triage(by string, category Category, severity Severity, route str
 // required, so a caller cannot forget the check. The named reporter and
 // anyone who recused from this case are refused as well.
 func (c *Case) Assign(by, to string, excluded func(id string) bool, at time.Time) error {
-	if err := c.check(ActionAssign, by, StateTriaged, StateAssigned, StateAcknowledged, StateInProgress); err != nil {
+	if err := c.check(ActionAssign, by); err != nil {
 		return err
 	}
 	if !validCode(to) {
@@ -239,7 +243,7 @@ func (c *Case) Assign(by, to string, excluded func(id string) bool, at time.Time
 // Acknowledge records that the assigned handler acknowledged the report to
 // the reporter, which stops the acknowledgment clock.
 func (c *Case) Acknowledge(by string, at time.Time) error {
-	if err := c.check(ActionAcknowledge, by, StateAssigned); err != nil {
+	if err := c.check(ActionAcknowledge, by); err != nil {
 		return err
 	}
 	at = at.UTC()
@@ -250,7 +254,7 @@ func (c *Case) Acknowledge(by string, at time.Time) error {
 
 // Start moves an acknowledged case into progress.
 func (c *Case) Start(by string, at time.Time) error {
-	if err := c.check(ActionStart, by, StateAcknowledged); err != nil {
+	if err := c.check(ActionStart, by); err != nil {
 		return err
 	}
 	at = at.UTC()
@@ -262,7 +266,7 @@ func (c *Case) Start(by string, at time.Time) error {
 // Resolve records the outcome, a code such as "substantiated" (free text
 // belongs in a note, which stays internal and encrypted).
 func (c *Case) Resolve(by, outcome string, at time.Time) error {
-	if err := c.check(ActionResolve, by, StateInProgress); err != nil {
+	if err := c.check(ActionResolve, by); err != nil {
 		return err
 	}
 	if !validCode(outcome) {
@@ -276,7 +280,7 @@ func (c *Case) Resolve(by, outcome string, at time.Time) error {
 
 // Close ends a resolved case.
 func (c *Case) Close(by string, at time.Time) error {
-	if err := c.check(ActionClose, by, StateResolved); err != nil {
+	if err := c.check(ActionClose, by); err != nil {
 		return err
 	}
 	at = at.UTC()
@@ -288,7 +292,7 @@ func (c *Case) Close(by string, at time.Time) error {
 // Reopen puts a resolved or closed case back in progress (for instance a
 // retaliation check-in, or new information); reason is a code.
 func (c *Case) Reopen(by, reason string, at time.Time) error {
-	if err := c.check(ActionReopen, by, StateResolved, StateClosed); err != nil {
+	if err := c.check(ActionReopen, by); err != nil {
 		return err
 	}
 	if !validCode(reason) {
@@ -306,7 +310,7 @@ func (c *Case) Reopen(by, reason string, at time.Time) error {
 // assignee until Assign picks someone else. The handler can never be
 // assigned to this case again.
 func (c *Case) Recuse(by string, at time.Time) error {
-	if err := c.check(ActionRecuse, by, StateAssigned, StateAcknowledged, StateInProgress); err != nil {
+	if err := c.check(ActionRecuse, by); err != nil {
 		return err
 	}
 	if c.assignee != by {
@@ -350,21 +354,40 @@ func (c *Case) SetLegalHold(by string, on bool, at time.Time) error {
 	return nil
 }
 
-// check validates the actor and, when states are given, that the case is in
-// one of them.
-func (c *Case) check(a Action, by string, allowed ...State) error {
+// transitions lists the states each state-bound action may start from;
+// an action not listed (notes, messages, legal hold) is allowed in every
+// state. The actions and Allows read the same table, so what a handler is
+// offered is what the case accepts.
+var transitions = map[Action][]State{
+	ActionTriage:      {StateSubmitted},
+	ActionAssign:      {StateTriaged, StateAssigned, StateAcknowledged, StateInProgress},
+	ActionAcknowledge: {StateAssigned},
+	ActionStart:       {StateAcknowledged},
+	ActionResolve:     {StateInProgress},
+	ActionClose:       {StateResolved},
+	ActionReopen:      {StateResolved, StateClosed},
+	ActionRecuse:      {StateAssigned, StateAcknowledged, StateInProgress},
+}
+
+// Allows reports whether the case's state lets by take action a now
+// (recusal only by the assignee). Permissions are the caller's concern.
+func (c *Case) Allows(a Action, by string) bool {
+	if a == ActionRecuse && c.assignee != by {
+		return false
+	}
+	allowed, bound := transitions[a]
+	return !bound || slices.Contains(allowed, c.state)
+}
+
+// check validates the actor and that the case's state allows a.
+func (c *Case) check(a Action, by string) error {
 	if !validCode(by) {
 		return invalidArg("%s case %s: actor id", a, c.id)
 	}
-	if len(allowed) == 0 {
-		return nil
+	if allowed, bound := transitions[a]; bound && !slices.Contains(allowed, c.state) {
+		return fmt.Errorf("case %s: %w", c.id, &TransitionError{Action: a, State: c.state})
 	}
-	for _, s := range allowed {
-		if c.state == s {
-			return nil
-		}
-	}
-	return fmt.Errorf("case %s: %w", c.id, &TransitionError{Action: a, State: c.state})
+	return nil
 }
 
 func (c *Case) hasRecused(id string) bool {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 
@@ -92,7 +94,13 @@ func (h *HTTP) Routes(rt *httpapi.Router) {
 		"Everyone else gets 404, as for a case that does not exist. Every read and write is audited."
 	rt.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/cases", ID: "listCases", Tags: cases,
-		Summary: "Cases the caller is on (no content)", Description: access,
+		Summary: "The queue: one page of the cases the caller is on (no content), with each one's escalation clock",
+		Description: "Query: state (repeatable or comma-separated: submitted, triaged, assigned, acknowledged, in_progress, " +
+			"resolved, closed), category, department, overdue=true (a deadline of the department's escalation policy has " +
+			"passed and its condition still holds), sort (opened — oldest first, the default —, -opened, or due — the " +
+			"nearest clock first), limit (1..200, default 50) and after (the previous page's next). total counts every " +
+			"case the query selects. Clocks follow the department's current policy. " + access,
+		Responses: map[int]any{http.StatusUnprocessableEntity: nil},
 	}, httpapi.Call(http.StatusOK, h.list))
 	rt.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/cases/{id}", ID: "getCase", Tags: cases, Restricted: true,
@@ -258,12 +266,44 @@ func (h *HTTP) answerCheckin(r *http.Request, req CheckinAnswer) (ReporterView, 
 	return reporterView(rec), nil
 }
 
-func (h *HTTP) list(r *http.Request) (CaseList, error) {
-	list := h.App.List(r.Context(), auth.ActorOf(r))
-	if list == nil {
-		list = []app.Summary{}
+func (h *HTTP) list(r *http.Request) (app.CasePage, error) {
+	q, err := caseQuery(r.URL.Query())
+	if err != nil {
+		return app.CasePage{}, err
 	}
-	return CaseList{Cases: list}, nil
+	return h.App.Queue(r.Context(), auth.ActorOf(r), q)
+}
+
+// caseQuery reads GET /v1/cases's parameters; app.CaseQuery.Validate
+// judges their values.
+func caseQuery(v url.Values) (app.CaseQuery, error) {
+	q := app.CaseQuery{Category: v.Get("category"), Department: v.Get("department"), Sort: v.Get("sort"), After: v.Get("after")}
+	var bad []fault.Field
+	for _, list := range v["state"] {
+		for s := range strings.SplitSeq(list, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				q.States = append(q.States, domain.State(s))
+			}
+		}
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			bad = append(bad, fault.Field{Field: "limit", Reason: fmt.Sprintf("must be 1..%d", app.MaxQueueLimit)})
+		}
+		q.Limit = n
+	}
+	switch v.Get("overdue") {
+	case "", "false":
+	case "true":
+		q.Overdue = true
+	default:
+		bad = append(bad, fault.Field{Field: "overdue", Reason: "must be true or false"})
+	}
+	if len(bad) > 0 {
+		return q, fault.InvalidFields("invalid case query", bad...)
+	}
+	return q, nil
 }
 
 func (h *HTTP) get(r *http.Request) (CaseView, error) {
@@ -271,7 +311,7 @@ func (h *HTTP) get(r *http.Request) (CaseView, error) {
 	if err != nil {
 		return CaseView{}, err
 	}
-	return h.view(rec), nil
+	return h.view(r, rec), nil
 }
 
 // actionWith serves an action whose body T the request carries.
@@ -290,7 +330,7 @@ func (h *HTTP) act(r *http.Request, act app.Action) (CaseView, error) {
 	if err != nil {
 		return CaseView{}, err
 	}
-	return h.view(rec), nil
+	return h.view(r, rec), nil
 }
 
 func (h *HTTP) notes(r *http.Request) ([]Note, error) {
@@ -339,9 +379,20 @@ func (h *HTTP) auditTrail(r *http.Request) (AuditTrail, error) {
 	return AuditTrail{CaseID: id, Entries: entries}, nil
 }
 
-func (h *HTTP) view(r *app.Record) CaseView {
+func (h *HTTP) view(req *http.Request, r *app.Record) CaseView {
 	id, version, _ := h.App.Started(r.Case.ID())
-	return caseView(r, id, version)
+	v := caseView(r, id, version)
+	for _, op := range h.App.Actions(req.Context(), auth.ActorOf(req), r) {
+		v.Actions = append(v.Actions, actionPaths[op])
+	}
+	return v
+}
+
+// actionPaths names each action by the last segment of its route.
+var actionPaths = map[app.Op]string{
+	app.OpTriage: "triage", app.OpAssign: "assign", app.OpAcknowledge: "acknowledge", app.OpStart: "start",
+	app.OpResolve: "resolve", app.OpClose: "close", app.OpReopen: "reopen", app.OpRecuse: "recuse",
+	app.OpAddNote: "notes", app.OpMessage: "messages", app.OpLegalHold: "legal-hold",
 }
 
 // once is the request's idempotency scope in the app's terms.

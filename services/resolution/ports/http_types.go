@@ -207,6 +207,10 @@ type CaseView struct {
 	Messages       []Message       `json:"messages"`
 	Checkins       []Checkin       `json:"checkins"`
 	Timeline       []TimelineEntry `json:"timeline"`
+	// Actions are what the caller may do to the case now, each named by
+	// its route's last segment (triage, assign, … notes, messages,
+	// legal-hold): what their place on the case permits and its state allows.
+	Actions []string `json:"actions"`
 }
 
 func caseView(r *app.Record, policyID string, policyVersion int) CaseView {
@@ -218,7 +222,7 @@ func caseView(r *app.Record, policyID string, policyVersion int) CaseView {
 		AcknowledgedAt: c.AcknowledgedAt(), Assignee: c.Assignee(), Outcome: c.Outcome(), LegalHold: c.LegalHold(),
 		DesiredOutcome: string(rep.DesiredOutcome()), Anonymous: rep.Anonymous(), LinkedFrom: c.LinkedFrom(),
 		PolicyID: policyID, PolicyVersion: policyVersion, Narrative: rep.Narrative().Reveal(),
-		Involved: []Party{}, Witnesses: []string{}, Messages: []Message{}, Checkins: checkins(c), Timeline: []TimelineEntry{},
+		Involved: []Party{}, Witnesses: []string{}, Messages: []Message{}, Checkins: checkins(c), Timeline: []TimelineEntry{}, Actions: []string{},
 	}
 	for _, p := range rep.Involved() {
 		v.Involved = append(v.Involved, Party{Role: string(p.Role), PersonID: p.PersonID.Reveal(), Name: p.Name.Reveal()})

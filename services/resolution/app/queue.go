@@ -1,0 +1,212 @@
+package app
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/deiops/deiops/pkg/caller"
+	"github.com/deiops/deiops/pkg/fault"
+	"github.com/deiops/deiops/services/resolution/domain"
+	"github.com/deiops/deiops/workflows/escalation"
+)
+
+// Queue sorts.
+const (
+	SortOpened       = "opened"  // oldest first (the default): the longest wait leads
+	SortOpenedNewest = "-opened" // newest first
+	SortDue          = "due"     // the longest overdue first, then the nearest clock, then no clock
+)
+
+// Queue limits.
+const (
+	DefaultQueueLimit = 50
+	MaxQueueLimit     = 200
+)
+
+// CaseQuery selects one page of the cases a caller is on.
+type CaseQuery struct {
+	// States keeps cases in one of these states; empty keeps every state.
+	States     []domain.State
+	Category   string
+	Department string
+	// Overdue keeps cases whose policy clock has run out.
+	Overdue bool
+	Sort    string
+	Limit   int
+	// After is the cursor of the previous page's Next.
+	After string
+}
+
+// CasePage is one page of the queue. Total counts every case the query
+// selects, across pages.
+type CasePage struct {
+	Cases []Summary `json:"cases"`
+	Total int       `json:"total"`
+	Next  string    `json:"next,omitempty"`
+}
+
+// Validate names each bad parameter.
+func (q CaseQuery) Validate() []fault.Field {
+	var bad []fault.Field
+	for _, s := range q.States {
+		if !s.Known() {
+			bad = append(bad, fault.Field{Field: "state", Reason: fmt.Sprintf("%q is not a case state", s)})
+		}
+	}
+	switch q.Sort {
+	case "", SortOpened, SortOpenedNewest, SortDue:
+	default:
+		bad = append(bad, fault.Field{Field: "sort", Reason: "must be opened, -opened or due"})
+	}
+	if q.Limit < 0 || q.Limit > MaxQueueLimit {
+		bad = append(bad, fault.Field{Field: "limit", Reason: fmt.Sprintf("must be 1..%d", MaxQueueLimit)})
+	}
+	if _, _, err := decodeCursor(q.After); err != nil {
+		bad = append(bad, fault.Field{Field: "after", Reason: "is not a cursor this service issued"})
+	}
+	return bad
+}
+
+// Queue returns one page of the cases the caller is on, each with where it
+// stands against its department's escalation policy now. The clocks come
+// from the policy and the case (escalation.Policy.DeadlineAt), not from
+// each case's workflow, so a page over 10,000 cases costs no call.
+func (s *Service) Queue(ctx context.Context, a caller.Actor, q CaseQuery) (CasePage, error) {
+	if bad := q.Validate(); len(bad) > 0 {
+		return CasePage{}, fault.InvalidFields("invalid case query", bad...)
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultQueueLimit
+	}
+	now := s.o.Now()
+	clocks := s.deadlines(ctx)
+	// Sorting pointers moves 8 bytes per swap, not a whole summary.
+	list := s.List(ctx, a)
+	picked := make([]*Summary, 0, len(list))
+	for i := range list {
+		c := &list[i]
+		if len(q.States) > 0 && !slices.Contains(q.States, c.State) ||
+			q.Category != "" && c.Category != q.Category || q.Department != "" && c.Department != q.Department {
+			continue
+		}
+		if d, ok := clocks(*c, now); ok {
+			c.EscalationLevel, c.NextLevel, c.NextDueAt, c.Overdue, c.OverdueSince = d.Reached, d.Next, d.NextDue, d.Overdue, d.OverdueSince
+		}
+		if q.Overdue && !c.Overdue {
+			continue
+		}
+		picked = append(picked, c)
+	}
+	key := sortKey(q.Sort)
+	desc := q.Sort == SortOpenedNewest
+	compare := func(c *Summary, at time.Time, id string) int {
+		n := key(c).Compare(at)
+		if n == 0 {
+			n = strings.Compare(c.ID, id)
+		}
+		if desc {
+			return -n
+		}
+		return n
+	}
+	slices.SortFunc(picked, func(a, b *Summary) int { return compare(a, key(b), b.ID) })
+	page := CasePage{Total: len(picked), Cases: []Summary{}}
+	start := 0
+	if at, id, _ := decodeCursor(q.After); id != "" {
+		// The first case after the cursor's (which belongs to the previous page).
+		start, _ = slices.BinarySearchFunc(picked, 0, func(c *Summary, _ int) int {
+			if n := compare(c, at, id); n > 0 {
+				return 1
+			}
+			return -1
+		})
+	}
+	end := min(start+q.Limit, len(picked))
+	for _, c := range picked[start:end] {
+		page.Cases = append(page.Cases, *c)
+	}
+	if end < len(picked) {
+		last := picked[end-1]
+		page.Next = encodeCursor(key(last), last.ID)
+	}
+	return page, nil
+}
+
+// noClock sorts cases without a running clock after every other.
+var noClock = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func sortKey(sort string) func(*Summary) time.Time {
+	if sort == SortDue {
+		return func(s *Summary) time.Time {
+			switch {
+			case s.Overdue:
+				return s.OverdueSince
+			case s.NextDueAt.IsZero():
+				return noClock
+			}
+			return s.NextDueAt
+		}
+	}
+	return func(s *Summary) time.Time { return s.OpenedAt }
+}
+
+// deadlines returns where a case stands against its department's current
+// policy; policies are read once per department per query. A case whose
+// policy cannot be read shows no clock rather than failing the page.
+func (s *Service) deadlines(ctx context.Context) func(Summary, time.Time) (escalation.Deadline, bool) {
+	if s.o.Policy == nil {
+		return func(Summary, time.Time) (escalation.Deadline, bool) { return escalation.Deadline{}, false }
+	}
+	type schedule struct {
+		s  escalation.Schedule
+		ok bool
+	}
+	byDept := map[string]schedule{}
+	return func(c Summary, now time.Time) (escalation.Deadline, bool) {
+		sc, seen := byDept[c.Department]
+		if !seen {
+			p, err := s.o.Policy(ctx, c.Department)
+			if err == nil {
+				sc.s, err = p.Schedule()
+			}
+			if err != nil {
+				s.o.Logger.WarnContext(ctx, "case queue: policy unavailable; its cases show no clock", "department", c.Department, "error", err)
+			}
+			sc.ok = err == nil
+			byDept[c.Department] = sc
+		}
+		if !sc.ok {
+			return escalation.Deadline{}, false
+		}
+		resolved := c.State == domain.StateResolved || c.State == domain.StateClosed
+		return sc.s.DeadlineAt(cmp.Or(c.RoundStart, c.OpenedAt), c.AcknowledgedAt, resolved, now), true
+	}
+}
+
+// A cursor is the sort key and id of the last case of a page: the next
+// page starts after it however the queue changed in between.
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixNano(), 36) + "." + id))
+}
+
+func decodeCursor(s string) (time.Time, string, error) {
+	if s == "" {
+		return time.Time{}, "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	ns, id, ok := strings.Cut(string(b), ".")
+	n, err := strconv.ParseInt(ns, 36, 64)
+	if !ok || err != nil || id == "" {
+		return time.Time{}, "", fmt.Errorf("malformed cursor")
+	}
+	return time.Unix(0, n).UTC(), id, nil
+}
