@@ -68,7 +68,7 @@ type Handler struct {
 
 // pageNames are the templates; each is parsed with the layout.
 var pageNames = []string{"home", "guidance_index", "guidance", "report_choose", "report_form", "receipt",
-	"inbox_open", "inbox", "my_cases", "my_case", "error"}
+	"inbox_open", "inbox", "my_cases", "my_case", "cases", "case", "error"}
 
 // New parses the templates and prepares the assets.
 func New(o Options) (*Handler, error) {
@@ -135,7 +135,11 @@ var funcs = template.FuncMap{
 		}
 		return out
 	},
-	"lines": func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") },
+	"lines":   func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") },
+	"handles": handles,
+	"list":    func(s ...string) []string { return s },
+	// withFor hands a sub-template the page and the form it is for.
+	"withFor": func(v view, action string) forForm { return forForm{view: v, For: action} },
 }
 
 // Mount registers every page with page (httpapi.Router.Page).
@@ -166,6 +170,9 @@ func (h *Handler) Mount(page func(pattern string, handler http.Handler)) {
 	get("/my/cases/{id}", h.myCase)
 	post("/my/cases/{id}/messages", h.myCaseMessage)
 	post("/my/cases/{id}/checkins/{number}", h.myCaseCheckin)
+	get("/cases", h.queue)
+	get("/cases/{id}", h.workspace)
+	post("/cases/{id}/act/{action}", h.act)
 	get("/auth/login", h.login)
 	get("/auth/callback", h.callback)
 	post("/auth/logout", h.logout)
@@ -279,6 +286,12 @@ type view struct {
 	Langs       []langLink
 	Data        any
 	assets      map[string]string
+}
+
+// forForm is the page seen from one of its forms.
+type forForm struct {
+	view
+	For string
 }
 
 type langLink struct {

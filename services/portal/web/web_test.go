@@ -96,7 +96,61 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"cases": []apiclient.CaseSummary{{ID: "c-1", State: "submitted", Category: "racism", OpenedAt: time.Now()}}})
+	case strings.HasPrefix(r.URL.Path, "/v1/cases"):
+		f.handlerAPI(w, r, problem)
 	default:
+		problem(http.StatusNotFound)
+	}
+}
+
+// Handler-side canaries: only the officer's token may ever see them.
+const (
+	officerToken = "officer-token"
+	noteCanary   = "NOTE-CANARY internal"
+	threadCanary = "THREAD-CANARY to the reporter"
+)
+
+// handlerAPI answers the queue and workspace routes for one case, c-9,
+// which only the officer is on; everyone else gets the API's 404.
+func (f *fakeAPI) handlerAPI(w http.ResponseWriter, r *http.Request, problem func(int, ...apiclient.FieldError)) {
+	if r.Header.Get("Authorization") != "Bearer "+officerToken {
+		if r.URL.Path == "/v1/cases" {
+			_ = json.NewEncoder(w).Encode(apiclient.CaseQueue{Cases: []apiclient.QueueCase{}})
+			return
+		}
+		problem(http.StatusNotFound)
+		return
+	}
+	now := time.Now()
+	switch r.URL.Path {
+	case "/v1/cases":
+		page := apiclient.CaseQueue{Total: 2, Cases: []apiclient.QueueCase{{ID: "c-9", State: "submitted", Category: "racism",
+			Department: "med", OpenedAt: now.Add(-9 * 24 * time.Hour), Overdue: true, OverdueSince: now.Add(-2 * 24 * time.Hour),
+			EscalationLevel: "program-director", NextLevel: "dei-officer", NextDueAt: now.Add(24 * time.Hour)}}}
+		if r.URL.Query().Get("after") == "" {
+			page.Next = "CURSOR-1"
+		} else {
+			page.Cases[0].ID = "c-10"
+		}
+		_ = json.NewEncoder(w).Encode(page)
+	case "/v1/cases/c-9":
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": "c-9", "state": "submitted", "category": "racism", "department": "med",
+			"opened_at": now, "occurred_at": now, "desired_outcome": "formal_resolution", "anonymous": true, "narrative": narrative,
+			"messages": []map[string]any{{"id": 1, "from": "handler", "by": "off1", "at": now, "text": threadCanary}},
+			"actions":  []string{"triage", "assign", "notes", "messages", "legal-hold"}})
+	case "/v1/cases/c-9/notes":
+		_ = json.NewEncoder(w).Encode([]apiclient.Note{{ID: 1, By: "off1", At: now, Text: noteCanary}})
+	case "/v1/cases/c-9/escalation":
+		problem(http.StatusServiceUnavailable)
+	case "/v1/cases/c-9/audit":
+		_ = json.NewEncoder(w).Encode(map[string]any{"entries": []apiclient.AuditEntry{{At: now, Actor: "off1", Action: "read", Outcome: "allowed"}}})
+	case "/v1/cases/c-9/assignees":
+		_ = json.NewEncoder(w).Encode(map[string]any{"assignees": []apiclient.Assignee{{ID: "res9", Name: "Ana Ruiz", Role: "resolver"}}})
+	default:
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/cases/c-9/") {
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": "c-9"})
+			return
+		}
 		problem(http.StatusNotFound)
 	}
 }
@@ -527,6 +581,13 @@ func TestEveryMessageKeyExistsInEveryLanguage(t *testing.T) {
 		"stage.":          {"submitted", "triaged", "assigned", "acknowledged", "in_progress", "resolved", "closed", "unknown"},
 		"field.":          {"mode", "category", "narrative", "occurred_date", "department", "site", "witnesses", "desired_outcome", "involved_role_0", "involved_name_2"},
 		"lang.":           i18n.Languages,
+		"severity.":       {"low", "medium", "high", "critical"},
+		"resolution.":     {"substantiated", "not_substantiated", "resolved_informally", "withdrawn"},
+		"reopen.":         {"new_information", "retaliation_reported", "reporter_request"},
+		"escalation.":     {"open", "acknowledged", "closed", "ended"},
+		"queue.sort.":     {"opened", "-opened", "due"},
+		"workspace.":      {"acknowledge", "start", "close", "acknowledge.hint", "start.hint", "close.hint"},
+		"workspace.done.": {"triage", "assign", "acknowledge", "start", "resolve", "close", "reopen", "recuse", "notes", "messages", "legal-hold"},
 	}
 	for prefix, names := range families {
 		for _, n := range names {

@@ -196,3 +196,46 @@ func IsClientError(err error) bool {
 	}
 	return false
 }
+
+// Assignee is someone a case may be assigned to.
+type Assignee struct {
+	ID string `json:"id"`
+	// Name is their directory name (restricted: shown only to people on
+	// the case who may assign it).
+	Name string `json:"name,omitempty"`
+	Role string `json:"role,omitempty"`
+}
+
+// Assignees lists who the caller may assign the case to: the routing
+// candidates, in policy order, without anyone barred by a conflict of
+// interest, anyone who recused and the current assignee — so a client
+// offers only assignments the case accepts.
+func (s *Service) Assignees(ctx context.Context, a caller.Actor, id string, pick Candidates) ([]Assignee, error) {
+	r, err := s.load(ctx, a, id, OpAssign)
+	if err != nil {
+		return nil, err
+	}
+	out := []Assignee{}
+	if pick == nil {
+		return out, nil
+	}
+	people, err := pick(ctx, r)
+	if err != nil {
+		return nil, fmt.Errorf("routing: %w", err)
+	}
+	dir, err := s.o.Directory.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("assignees: directory: %w", err)
+	}
+	for _, p := range people {
+		if p == r.Case.Assignee() || slices.ContainsFunc(out, func(x Assignee) bool { return x.ID == p }) || s.conflicted(ctx, p, r) {
+			continue
+		}
+		x := Assignee{ID: p}
+		if person, ok := dir.Get(p); ok {
+			x.Name, x.Role = person.DisplayName, person.Role
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}

@@ -154,6 +154,14 @@ func (h *HTTP) Routes(rt *httpapi.Router) {
 	}, actionWith(h, func(l LegalHoldRequest) app.Action { return app.Action{Op: app.OpLegalHold, Hold: l.On} }))
 
 	rt.Serve(httpapi.Operation{
+		Method: http.MethodGet, Path: "/v1/cases/{id}/assignees", ID: "listCaseAssignees", Tags: cases, Restricted: true,
+		Summary: "Who the caller may assign the case to (routing candidates without conflicts of interest)",
+		Description: "The people the department's escalation policy routes to, in policy order, less anyone named in the " +
+			"report or in a named person's supervisory chain, anyone who recused and the current assignee. Only for " +
+			"callers who may assign the case.",
+		Responses: map[int]any{http.StatusForbidden: nil, http.StatusNotFound: nil},
+	}, httpapi.Call(http.StatusOK, h.assignees))
+	rt.Serve(httpapi.Operation{
 		Method: http.MethodGet, Path: "/v1/cases/{id}/notes", ID: "listCaseNotes", Tags: cases, Restricted: true,
 		Summary: "Internal notes of a case", Responses: map[int]any{http.StatusNotFound: nil},
 	}, httpapi.Call(http.StatusOK, h.notes))
@@ -304,6 +312,16 @@ func caseQuery(v url.Values) (app.CaseQuery, error) {
 		return q, fault.InvalidFields("invalid case query", bad...)
 	}
 	return q, nil
+}
+
+// AssigneeList answers GET /v1/cases/{id}/assignees.
+type AssigneeList struct {
+	Assignees []app.Assignee `json:"assignees"`
+}
+
+func (h *HTTP) assignees(r *http.Request) (AssigneeList, error) {
+	list, err := h.App.Assignees(r.Context(), auth.ActorOf(r), r.PathValue("id"), h.Candidates)
+	return AssigneeList{Assignees: list}, err
 }
 
 func (h *HTTP) get(r *http.Request) (CaseView, error) {
