@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -220,18 +221,37 @@ func notification(n app.Notification) events.Event {
 
 // candidates are the routing rules: the people the department's policy
 // targets at its first level, in order.
+// candidates are who a case may be assigned to, in routing order: the
+// people the department policy's first level targets, then the
+// department's designated resolvers (directory role "resolver"; the
+// hospital's when the department has none), so a case can be routed when
+// the first level names a role nobody holds. Conflicts of interest are
+// removed by the app.
 func (s *Service) candidates(ctx context.Context, r *app.Record) ([]string, error) {
 	dept := r.Case.Report().DepartmentID()
 	p, err := s.policies.Policy(ctx, dept)
 	if err != nil {
 		return nil, err
 	}
-	if len(p.Levels) == 0 {
-		return nil, nil
+	var people []string
+	if len(p.Levels) > 0 {
+		res, err := s.acts.ResolveTargets(ctx, escalation.ResolveTargetsInput{CaseID: r.Case.ID(), Department: dept,
+			Level: p.Levels[0].Name, Targets: p.Levels[0].Targets, At: time.Now()})
+		if err != nil {
+			return nil, err
+		}
+		people = res.People
 	}
-	res, err := s.acts.ResolveTargets(ctx, escalation.ResolveTargetsInput{CaseID: r.Case.ID(), Department: dept,
-		Level: p.Levels[0].Name, Targets: p.Levels[0].Targets, At: time.Now()})
-	return res.People, err
+	dir, err := s.deps.Directory.Snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	for _, id := range ports.RoleHolders(dir, escalation.RoleResolver, dept) {
+		if !slices.Contains(people, id) {
+			people = append(people, id)
+		}
+	}
+	return people, nil
 }
 
 func (s *Service) guessLimiter() ports.GuessLimiter {

@@ -52,6 +52,7 @@ type queuePage struct {
 	States, Categories, Sorts   []string
 	Error                       string
 	Now                         time.Time
+	Recused                     bool
 }
 
 // queue is the handlers' queue: filters and sort travel in the URL (a GET
@@ -64,7 +65,7 @@ func (h *Handler) queue(w http.ResponseWriter, r *http.Request) {
 	in := r.URL.Query()
 	p := queuePage{State: in.Get("state"), Category: in.Get("category"), Department: strings.TrimSpace(in.Get("department")),
 		Sort: in.Get("sort"), Overdue: in.Get("overdue") == "true", States: caseStates, Categories: categories, Sorts: queueSorts,
-		Now: h.o.Now()}
+		Now: h.o.Now(), Recused: in.Get("done") == "recuse"}
 	q := url.Values{}
 	switch {
 	case p.State == "all":
@@ -273,6 +274,9 @@ func (h *Handler) act(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	err := h.o.API.Act(ctx, who, id, action, body)
 	switch status := apiclient.StatusOf(err); {
+	case err == nil && action == "recuse":
+		// Whoever recused is no longer on the case: back to their queue.
+		http.Redirect(w, r, "/cases?done=recuse", http.StatusSeeOther)
 	case err == nil:
 		http.Redirect(w, r, "/cases/"+url.PathEscape(id)+"?done="+url.QueryEscape(action)+"#result", http.StatusSeeOther)
 	case status == http.StatusConflict:

@@ -180,3 +180,32 @@ func regexpFind(s, re string) string {
 	}
 	return m[1]
 }
+
+func TestThePatternsPageShowsOnlyWhatTheAPISuppressedAndDrawsItWithoutScript(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	e.signIn(b, "off1", officerToken, "dei_officer")
+	resp, page := b.get("/patterns?rows=department&cols=category")
+	checkHeaders(t, "/patterns", resp)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("patterns: %d", resp.StatusCode)
+	}
+	for _, want := range []string{"fewer than 5", "<svg", "subj-OPAQUE", `href="/cases/c-9"`, "significant rise", `href="/patterns"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the patterns page lacks %q", want)
+		}
+	}
+	if n := strings.Count(page, "fewer than 5"); n < 6 {
+		t.Errorf("%d cells read \"fewer than 5\", want every suppressed cell and the chart's withheld bar", n)
+	}
+	if strings.Contains(page, "<script>") || strings.Contains(page, " on") && regexp.MustCompile(`<[^>]+ on[a-z]+=`).MatchString(page) {
+		t.Error("the chart uses script")
+	}
+	// A resident is told the page is not theirs; nothing of the tables leaks.
+	other := e.browser()
+	e.signIn(other, "res1", "resident-token", "resident")
+	resp, page = other.get("/patterns")
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(page, "subj-OPAQUE") || strings.Contains(page, `href="/patterns"`) {
+		t.Fatalf("a resident on the patterns page: %d", resp.StatusCode)
+	}
+}

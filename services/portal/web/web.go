@@ -68,7 +68,7 @@ type Handler struct {
 
 // pageNames are the templates; each is parsed with the layout.
 var pageNames = []string{"home", "guidance_index", "guidance", "report_choose", "report_form", "receipt",
-	"inbox_open", "inbox", "my_cases", "my_case", "cases", "case", "error"}
+	"inbox_open", "inbox", "my_cases", "my_case", "cases", "case", "patterns", "error"}
 
 // New parses the templates and prepares the assets.
 func New(o Options) (*Handler, error) {
@@ -135,9 +135,15 @@ var funcs = template.FuncMap{
 		}
 		return out
 	},
-	"lines":   func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") },
-	"handles": handles,
-	"list":    func(s ...string) []string { return s },
+	"lines":         func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") },
+	"handles":       handles,
+	"readsPatterns": readsPatterns,
+	"list":          func(s ...string) []string { return s },
+	"deref":         func(n *int) int { return *n },
+	// cellOf is one pattern-table cell with the page's language and k.
+	"cellOf": func(l i18n.Localizer, n *int, suppressed bool, k int) patternCell {
+		return patternCell{L: l, Count: n, Suppressed: suppressed, K: k}
+	},
 	// withFor hands a sub-template the page and the form it is for.
 	"withFor": func(v view, action string) forForm { return forForm{view: v, For: action} },
 }
@@ -173,6 +179,7 @@ func (h *Handler) Mount(page func(pattern string, handler http.Handler)) {
 	get("/cases", h.queue)
 	get("/cases/{id}", h.workspace)
 	post("/cases/{id}/act/{action}", h.act)
+	get("/patterns", h.patterns)
 	get("/auth/login", h.login)
 	get("/auth/callback", h.callback)
 	post("/auth/logout", h.logout)
@@ -286,6 +293,14 @@ type view struct {
 	Langs       []langLink
 	Data        any
 	assets      map[string]string
+}
+
+// patternCell is what the cell template needs.
+type patternCell struct {
+	L          i18n.Localizer
+	Count      *int
+	Suppressed bool
+	K          int
 }
 
 // forForm is the page seen from one of its forms.

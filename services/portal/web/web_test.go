@@ -98,6 +98,20 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"cases": []apiclient.CaseSummary{{ID: "c-1", State: "submitted", Category: "racism", OpenedAt: time.Now()}}})
 	case strings.HasPrefix(r.URL.Path, "/v1/cases"):
 		f.handlerAPI(w, r, problem)
+	case strings.HasPrefix(r.URL.Path, "/v1/patterns/"):
+		if r.Header.Get("Authorization") != "Bearer "+officerToken {
+			problem(http.StatusForbidden)
+			return
+		}
+		switch r.URL.Path {
+		case "/v1/patterns/table":
+			_, _ = io.WriteString(w, `{"rows":["med","surg"],"cols":["racism","exclusion"],"cells":[[{"count":7},{"count":null,"suppressed":true}],[{"count":null,"suppressed":true},{"count":null,"suppressed":true}]],`+
+				`"row_totals":[{"count":9},{"count":null,"suppressed":true}],"col_totals":[{"count":8},{"count":null,"suppressed":true}],"total":{"count":12},"min_cell_size":5}`)
+		case "/v1/patterns/detections":
+			_, _ = io.WriteString(w, `{"detections":[{"detection_id":"d1","kind":"rise","department":"med","category":"racism","window_start":"2026-11-01T00:00:00Z","window_end":"2026-11-29T00:00:00Z","count":7,"expected":1.5,"p_value":0.002}]}`)
+		default:
+			_, _ = io.WriteString(w, `{"matches":[{"id":"subj-OPAQUE","reports":3,"distinct_reporters":2,"cases":["c-9"],"departments":["med"],"first":"2026-11-01T00:00:00Z","last":"2026-11-20T00:00:00Z"}]}`)
+		}
 	default:
 		problem(http.StatusNotFound)
 	}
@@ -586,6 +600,7 @@ func TestEveryMessageKeyExistsInEveryLanguage(t *testing.T) {
 		"reopen.":         {"new_information", "retaliation_reported", "reporter_request"},
 		"escalation.":     {"open", "acknowledged", "closed", "ended"},
 		"queue.sort.":     {"opened", "-opened", "due"},
+		"patterns.dim.":   {"department", "category", "role", "week"},
 		"workspace.":      {"acknowledge", "start", "close", "acknowledge.hint", "start.hint", "close.hint"},
 		"workspace.done.": {"triage", "assign", "acknowledge", "start", "resolve", "close", "reopen", "recuse", "notes", "messages", "legal-hold"},
 	}

@@ -85,6 +85,9 @@ type Table struct {
 	RowTotals []Cell   `json:"row_totals"`
 	ColTotals []Cell   `json:"col_totals"`
 	Total     Cell     `json:"total"`
+	// MinCellSize is k: a suppressed cell holds fewer than k reports, or
+	// hides one that does.
+	MinCellSize int `json:"min_cell_size"`
 }
 
 // coord is a position along one dimension: a code, or a week.
@@ -190,7 +193,7 @@ func buildTable(q Query, rows, cols []coord, m [][]int, k int) Table {
 		}
 		return Cell{Count: n}
 	}
-	t := Table{
+	t := Table{MinCellSize: k,
 		Rows:      make([]string, len(rows)),
 		Cols:      make([]string, len(cols)),
 		Cells:     make([][]Cell, len(rows)),

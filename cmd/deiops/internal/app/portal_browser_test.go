@@ -94,7 +94,9 @@ func startPortalStack(t *testing.T) portalStack {
 		Clients: []devoidc.Client{{ID: cfg.Portal.ClientID, Secret: portalClientSecret,
 			RedirectURIs: []string{base + "/auth/callback"}, PostLogoutRedirectURIs: []string{base + "/?signed_out=1"}}},
 		Personas: func(context.Context) ([]devoidc.Persona, error) {
-			return []devoidc.Persona{{Subject: "res1", Name: "Mei Chen", About: "Resident (PGY-1), Medicine", Roles: []string{"resident", "staff"}}}, nil
+			return []devoidc.Persona{{Subject: "res1", Name: "Mei Chen", About: "Resident (PGY-1), Medicine", Roles: []string{"resident", "staff"}},
+				{Subject: "off1", Name: "Noor Haddad", About: "DEI officer", Roles: []string{"dei_officer", "staff"}},
+				{Subject: "hres", Name: "Sam Rivera", About: "Resolver, Medicine", Roles: []string{"resolver", "staff"}}}, nil
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -432,6 +434,102 @@ func TestPortalInAHeadlessBrowser(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("handlers work a case through every action", func(t *testing.T) {
+		rc := must[receipt](stack.api, http.StatusCreated, http.MethodPost, "/v1/reports", "", anonymousReport("handler journey"))
+		caseLink := `a[href="/cases/` + rc.CaseID + `"]`
+		// act posts one workspace form and waits for the page that says it was done.
+		act := func(v visitor, action string, fill ...chromedp.Action[chromedp.Void]) {
+			t.Helper()
+			// The old page is marked, so the wait is for the page the post led to.
+			v.eval(`document.body.dataset.stale = "1"; ""`)
+			steps := append(fill, chromedp.Click(chromedp.CSS(`form[action="/cases/`+rc.CaseID+`/act/`+action+`"] button[type=submit]`)),
+				chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) p.notice#result`)))
+			v.do(action, steps...)
+			if u := v.eval(`location.search`); !strings.Contains(u, "done="+action) {
+				t.Fatalf("%s: the workspace came back at %q", action, u)
+			}
+		}
+		can := func(v visitor, action string) bool {
+			return v.eval(`String(!!document.querySelector('form[action="/cases/`+rc.CaseID+`/act/`+action+`"]'))`) == "true"
+		}
+
+		officer := visit("officer")
+		officer.t = t
+		officer.open("/cases")
+		officer.do("sign in as the DEI officer", chromedp.Click(chromedp.CSS(`button[value=off1]`)), chromedp.WaitVisible(chromedp.CSS(`table.queue`)))
+		officer.audit("queue")
+		officer.do("open the case", chromedp.Click(chromedp.CSS(caseLink)), chromedp.WaitVisible(chromedp.CSS(`#summary-h`)))
+		officer.audit("workspace-new")
+		for _, a := range []string{"acknowledge", "start", "resolve", "recuse"} {
+			if can(officer, a) {
+				t.Errorf("the officer is offered %s, which only the assignee may do", a)
+			}
+		}
+		act(officer, "triage", chromedp.SetValue(chromedp.CSS("#triage-severity"), "high"))
+		if n := officer.eval(`String(document.querySelectorAll('#assign-to option[value="att"], #assign-to option[value="chief"]').length)`); n != "0" {
+			t.Fatal("the named attending or their chief is offered as an assignee")
+		}
+		act(officer, "assign", chromedp.SetValue(chromedp.CSS("#assign-to"), "hres"))
+		note := "Internal: spoke with the charge nurse " + rc.CaseID
+		act(officer, "notes", chromedp.SendKeys(chromedp.CSS("#note-text"), note))
+		reply := "We have your report and are looking into it."
+		act(officer, "messages", chromedp.SendKeys(chromedp.CSS("#message-text"), reply))
+		act(officer, "legal-hold")
+		if !strings.Contains(officer.text(".internal"), note) || !strings.Contains(officer.text(".thread"), reply) {
+			t.Fatal("the note or the message is not where it belongs")
+		}
+
+		handler := visit("resolver")
+		handler.t = t
+		handler.open("/cases")
+		handler.do("sign in as the resolver", chromedp.Click(chromedp.CSS(`button[value=hres]`)), chromedp.WaitVisible(chromedp.CSS(caseLink)))
+		handler.do("open the case", chromedp.Click(chromedp.CSS(caseLink)), chromedp.WaitVisible(chromedp.CSS(`#summary-h`)))
+		if can(handler, "legal-hold") || can(handler, "triage") {
+			t.Error("the resolver is offered an officer's action")
+		}
+		act(handler, "acknowledge")
+		act(handler, "start")
+		act(handler, "resolve", chromedp.SetValue(chromedp.CSS("#resolve-outcome"), "substantiated"))
+		handler.audit("workspace-resolved")
+
+		officer.open("/cases/" + rc.CaseID)
+		act(officer, "close")
+		act(officer, "reopen", chromedp.SetValue(chromedp.CSS("#reopen-reason"), "new_information"))
+		handler.open("/cases/" + rc.CaseID)
+		handler.eval(`document.body.dataset.stale = "1"; ""`)
+		handler.do("recuse", chromedp.Click(chromedp.CSS(`form[action="/cases/`+rc.CaseID+`/act/recuse"] button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) p.notice#result`)))
+		if u := handler.eval(`location.pathname`); u != "/cases" {
+			t.Fatalf("after recusing the resolver is at %s, want their queue", u)
+		}
+		if handler.eval(`String(!!document.querySelector('`+caseLink+`'))`) != "false" {
+			t.Error("after recusing, the case is still in the resolver's queue")
+		}
+		handler.open("/cases/" + rc.CaseID)
+		if h := handler.text("h1"); !strings.Contains(h, "not found") {
+			t.Errorf("after recusing, the resolver opens the case and reads %q, want page not found", h)
+		}
+		officer.open("/cases/" + rc.CaseID)
+		officer.audit("workspace-officer")
+		if !strings.Contains(officer.text("#audit-h + .scroll"), "hres") {
+			t.Error("the audit trail does not show the resolver's actions")
+		}
+
+		officer.open("/patterns")
+		if officer.eval(`String(!!document.querySelector("svg.chart") && !!document.querySelector("table.crosstab"))`) != "true" {
+			t.Fatal("the patterns page has no chart or table")
+		}
+		officer.audit("patterns")
+		officer.open("/patterns?lang=es")
+		officer.audit("patterns-es")
+
+		// The reporter sees the reply and the outcome steps, never the note.
+		code, seen := stack.api.call(http.MethodGet, "/v1/anonymous/case", "", nil, "Deiops-Case-Key", rc.CaseKey, "Deiops-Case-Secret", rc.Secret)
+		if code != http.StatusOK || !strings.Contains(string(seen), reply) || strings.Contains(string(seen), note) || strings.Contains(string(seen), "hres") {
+			t.Fatalf("the reporter's view (%d): must show the reply and neither the note nor the handler's id", code)
+		}
+	})
 
 	t.Run("report with JavaScript disabled", func(t *testing.T) {
 		v := visit("no-js")
