@@ -174,8 +174,9 @@ func (s *Service) AuditTrail(ctx context.Context, a caller.Actor, id string) ([]
 func (s *Service) List(ctx context.Context, a caller.Actor) []Summary {
 	officer := a.Has(caller.DEIOfficer)
 	me, mine := s.o.Hasher.Hash("person", a.ID), s.o.Hasher.Hash("reporter", a.ID)
-	var out []Summary
-	for _, c := range s.o.Index.All() {
+	all := s.o.Index.All()
+	out := make([]Summary, 0, len(all))
+	for _, c := range all {
 		if slices.Contains(c.ExcludedHashes, me) || c.ReporterHash != "" && c.ReporterHash == mine {
 			continue
 		}
