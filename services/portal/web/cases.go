@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/services/portal/apiclient"
 )
 
@@ -30,11 +31,15 @@ var (
 )
 
 // handlerRoles may be on cases; the menu shows them the queue.
-var handlerRoles = []string{"dei_officer", "resolver", "program_director", "department_lead", "supervisor", "admin"}
+var handlerRoles = []caller.Role{caller.DEIOfficer, caller.Resolver, caller.ProgramDirector, caller.DepartmentLead, caller.Supervisor, caller.Admin}
 
-// Handles reports whether a signed-in person's roles suggest they work cases.
-func handles(roles []string) bool {
-	return slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(handlerRoles, r) })
+// handles reports whether a signed-in person's roles suggest they work
+// cases (the API decides what they see; this only shapes the menu).
+func handles(roles []string) bool { return holdsAny(roles, handlerRoles) }
+
+// holdsAny reports whether roles (a session's role claim) include one of want.
+func holdsAny(roles []string, want []caller.Role) bool {
+	return slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(want, caller.Role(r)) })
 }
 
 type queueRow struct {

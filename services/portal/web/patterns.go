@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/services/portal/apiclient"
 )
 
@@ -18,11 +19,9 @@ import (
 var patternDims = []string{"department", "category", "role", "week"}
 
 // patternRoles read the tables (the API decides; the menu follows it).
-var patternRoles = []string{"dei_officer", "department_lead", "program_director"}
+var patternRoles = []caller.Role{caller.DEIOfficer, caller.DepartmentLead, caller.ProgramDirector}
 
-func readsPatterns(roles []string) bool {
-	return slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(patternRoles, r) })
-}
+func readsPatterns(roles []string) bool { return holdsAny(roles, patternRoles) }
 
 type patternsPage struct {
 	Rows, Cols, From, To string
