@@ -152,6 +152,27 @@ func (d *Documents[T]) Current(ctx context.Context, scope string) (Current[T], e
 	return Current[T]{Scope: scope, Source: from, Version: d.stamp(from, v)}, nil
 }
 
+// Check prepares and validates doc as Publish would and returns it as it
+// would be stored, without storing it: what an editor previews.
+func (d *Documents[T]) Check(scope string, doc T) (T, error) {
+	if !d.ValidScope(scope) {
+		return doc, ErrInvalidScope
+	}
+	if d.opts.Prepare != nil {
+		doc = d.opts.Prepare(scope, doc)
+	}
+	if d.opts.Validate != nil {
+		if errs := d.opts.Validate(scope, doc); len(errs) > 0 {
+			return doc, fault.InvalidFields("the document has invalid fields", errs...)
+		}
+	}
+	return doc, nil
+}
+
+// Stamped returns v as the scope's reads show it (a kind may stamp its
+// documents with their scope and version).
+func (d *Documents[T]) Stamped(scope string, v Version[T]) Version[T] { return d.stamp(scope, v) }
+
 func (d *Documents[T]) stamp(scope string, v Version[T]) Version[T] {
 	if d.opts.Stamp == nil {
 		return v
@@ -162,16 +183,9 @@ func (d *Documents[T]) stamp(scope string, v Version[T]) Version[T] {
 // Publish prepares and validates doc and stores it as the scope's next
 // version; every problem is one Invalid error.
 func (d *Documents[T]) Publish(ctx context.Context, scope string, doc T, by string) (Version[T], error) {
-	if !d.ValidScope(scope) {
-		return Version[T]{}, ErrInvalidScope
-	}
-	if d.opts.Prepare != nil {
-		doc = d.opts.Prepare(scope, doc)
-	}
-	if d.opts.Validate != nil {
-		if errs := d.opts.Validate(scope, doc); len(errs) > 0 {
-			return Version[T]{}, fault.InvalidFields("the document has invalid fields", errs...)
-		}
+	doc, err := d.Check(scope, doc)
+	if err != nil {
+		return Version[T]{}, err
 	}
 	st, err := d.versions()
 	if err != nil {

@@ -1,6 +1,9 @@
 package escalation
 
-import "time"
+import (
+	"iter"
+	"time"
+)
 
 // Deadline is where a case stands against its policy's clocks at a given
 // moment, computed from the case alone — what a queue of thousands of
@@ -48,13 +51,7 @@ func (s Schedule) DeadlineAt(start, ackAt time.Time, resolved bool, now time.Tim
 		return d
 	}
 	acked := !ackAt.IsZero() && !ackAt.After(now)
-	ackDeadline, prev := start, start
-	for _, lv := range s.levels {
-		due := levelDue(s.clock, lv, prev, start, ackDeadline, acked, ackAt)
-		if lv.Condition == IfNotAcknowledged {
-			ackDeadline = due
-		}
-		prev = due
+	for lv, due := range s.dues(start, ackAt, acked) {
 		heldAtDue, holdsNow := true, true
 		if lv.Condition == IfNotAcknowledged && acked {
 			heldAtDue, holdsNow = ackAt.After(due), false
@@ -73,6 +70,64 @@ func (s Schedule) DeadlineAt(start, ackAt time.Time, resolved bool, now time.Tim
 		}
 	}
 	return d
+}
+
+// dues yields each level with its due time, in order.
+func (s Schedule) dues(start, ackAt time.Time, acked bool) iter.Seq2[Level, time.Time] {
+	return func(yield func(Level, time.Time) bool) {
+		ackDeadline, prev := start, start
+		for _, lv := range s.levels {
+			due := levelDue(s.clock, lv, prev, start, ackDeadline, acked, ackAt)
+			if lv.Condition == IfNotAcknowledged {
+				ackDeadline = due
+			}
+			prev = due
+			if !yield(lv, due) {
+				return
+			}
+		}
+	}
+}
+
+// Promise is what a policy promises the reporter next, and by when: the
+// acknowledgment of their report, then feedback on it (Directive 2019/1937
+// art. 9(1)(b) and (f)). It names no level and no one notified.
+type Promise struct {
+	Awaiting Awaited   `json:"awaiting"`
+	DueBy    time.Time `json:"due_by"`
+	// Overdue says the promise is broken: DueBy has passed.
+	Overdue bool `json:"overdue"`
+}
+
+// Awaited is what a reporter is waiting for.
+type Awaited string
+
+// What a reporter waits for.
+const (
+	AwaitingAcknowledgment Awaited = "acknowledgment"
+	AwaitingFeedback       Awaited = "feedback"
+)
+
+// PromiseAt is the reporter's next promised deadline at now: while the
+// case is unacknowledged, the first if_not_acknowledged level's due time;
+// then the first if_not_resolved level's. Later levels are escalations
+// among staff, not promises. ok is false when the round is over or the
+// policy promises nothing more.
+func (s Schedule) PromiseAt(start, ackAt time.Time, resolved bool, now time.Time) (p Promise, ok bool) {
+	if resolved {
+		return Promise{}, false
+	}
+	acked := !ackAt.IsZero() && !ackAt.After(now)
+	var feedback Promise
+	for lv, due := range s.dues(start, ackAt, acked) {
+		switch {
+		case lv.Condition == IfNotAcknowledged && !acked:
+			return Promise{Awaiting: AwaitingAcknowledgment, DueBy: due, Overdue: !due.After(now)}, true
+		case lv.Condition == IfNotResolved && !ok:
+			feedback, ok = Promise{Awaiting: AwaitingFeedback, DueBy: due, Overdue: !due.After(now)}, true
+		}
+	}
+	return feedback, ok
 }
 
 // levelDue is when lv is due, given the previous level's due time, the

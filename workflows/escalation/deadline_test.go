@@ -43,3 +43,47 @@ func TestDeadlineAtFollowsTheLevelsAsTheCaseMoves(t *testing.T) {
 		}
 	}
 }
+
+func TestPromiseAtNamesTheAcknowledgmentThenTheFeedback(t *testing.T) {
+	every := []Weekday{Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday}
+	p := Policy{ID: "p", Version: 1, Calendar: BusinessCalendar{TimeZone: "UTC", Workdays: every, Start: "00:00", End: "24:00"}, Levels: []Level{
+		{Name: "lead", Targets: []Target{User("u1")}, Delay: Days(7), Condition: IfNotAcknowledged},
+		{Name: "officer", Targets: []Target{User("u2")}, Delay: Days(3), Condition: IfNotAcknowledged},
+		{Name: "feedback", Targets: []Target{User("u2")}, Delay: Days(90), From: FromAcknowledgment, Condition: IfNotResolved},
+		{Name: "board", Targets: []Target{User("u3")}, Delay: Days(30), Condition: IfNotResolved},
+	}}
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	day := func(n int) time.Time { return start.AddDate(0, 0, n) }
+	cases := []struct {
+		name     string
+		ackAt    time.Time
+		resolved bool
+		now      time.Time
+		want     Promise
+		ok       bool
+	}{
+		{"fresh", time.Time{}, false, day(1), Promise{Awaiting: AwaitingAcknowledgment, DueBy: day(7)}, true},
+		// The promise stays the first level's even after staff escalation began.
+		{"acknowledgment late", time.Time{}, false, day(8), Promise{Awaiting: AwaitingAcknowledgment, DueBy: day(7), Overdue: true}, true},
+		{"acknowledged", day(2), false, day(3), Promise{Awaiting: AwaitingFeedback, DueBy: day(92)}, true},
+		{"feedback late", day(2), false, day(100), Promise{Awaiting: AwaitingFeedback, DueBy: day(92), Overdue: true}, true},
+		{"acknowledged in the future is not yet", day(5), false, day(3), Promise{Awaiting: AwaitingAcknowledgment, DueBy: day(7)}, true},
+		{"resolved", day(2), true, day(3), Promise{}, false},
+	}
+	sched, err := p.Schedule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		got, ok := sched.PromiseAt(start, c.ackAt, c.resolved, c.now)
+		if ok != c.ok || !got.DueBy.Equal(c.want.DueBy) || got.Awaiting != c.want.Awaiting || got.Overdue != c.want.Overdue {
+			t.Errorf("%s: PromiseAt = %+v, %v; want %+v, %v", c.name, got, ok, c.want, c.ok)
+		}
+	}
+	empty := Policy{ID: "q", Version: 1, Calendar: p.Calendar, Levels: []Level{{Name: "lead", Targets: []Target{User("u1")}, Delay: Days(1), Condition: IfNotAcknowledged}}}
+	if s, _ := empty.Schedule(); true {
+		if _, ok := s.PromiseAt(start, day(0), false, day(1)); ok {
+			t.Error("an acknowledged case under a policy without a resolution level is promised something")
+		}
+	}
+}

@@ -37,6 +37,7 @@ type Texts struct {
 	CurrentSummary, CurrentDescription string
 	VersionsSummary, VersionSummary    string
 	PublishSummary, PublishDescription string
+	PreviewSummary                     string
 }
 
 // Routes is the API of one kind of document.
@@ -44,7 +45,7 @@ type Routes[T, Req, Resp any] struct {
 	Docs  *versioned.Documents[T]
 	Base  string // e.g. /v1/guidance; routes are Base/{department}[...]
 	Tag   string
-	IDs   [4]string // current, versions, version, publish operation ids
+	IDs   [5]string // current, versions, version, publish, preview operation ids
 	Texts Texts
 	// ReadPublic serves reads without a token; otherwise ReadRoles (nil:
 	// any signed-in caller) may read.
@@ -92,6 +93,26 @@ func (o Routes[T, Req, Resp]) Register(r *httpapi.Router) {
 		Method: http.MethodPut, Path: path, ID: o.IDs[3], Tags: []string{o.Tag}, Roles: o.EditRoles, Restricted: o.Restricted,
 		Summary: o.Texts.PublishSummary, Description: o.Texts.PublishDescription, Responses: publish,
 	}, httpapi.JSON(http.StatusCreated, o.publish))
+	r.Serve(httpapi.Operation{
+		Method: http.MethodPost, Path: path + "/preview", ID: o.IDs[4], Tags: []string{o.Tag}, Roles: o.EditRoles, Restricted: o.Restricted,
+		Summary: o.Texts.PreviewSummary,
+		Description: "Takes the body publish takes and checks it as publish would: 422 lists every invalid field; 200 answers the " +
+			"document as it would be published (version 0, no publication date). Nothing is stored.",
+		Responses: invalid,
+	}, httpapi.JSON(http.StatusOK, o.preview))
+}
+
+func (o Routes[T, Req, Resp]) preview(r *http.Request, req Req) (Resp, error) {
+	var zero Resp
+	scope, err := o.scope(r)
+	if err != nil {
+		return zero, err
+	}
+	doc, err := o.Docs.Check(scope, o.Document(req))
+	if err != nil {
+		return zero, err
+	}
+	return o.Respond(scope, scope, o.Docs.Stamped(scope, versioned.Version[T]{Doc: doc}), true), nil
 }
 
 // scope reads and checks the {department} path value.

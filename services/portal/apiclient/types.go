@@ -52,6 +52,15 @@ type ReporterView struct {
 	Timeline       []Step    `json:"timeline"`
 	Messages       []Message `json:"messages"`
 	Checkins       []Checkin `json:"checkins"`
+	Promise        *Promise  `json:"promise"`
+}
+
+// Promise is what the department's policy promises the reporter next:
+// the acknowledgment, then feedback, by a date.
+type Promise struct {
+	Awaiting string    `json:"awaiting"` // acknowledgment or feedback
+	DueBy    time.Time `json:"due_by"`
+	Overdue  bool      `json:"overdue"`
 }
 
 // Step is one step of the case as the reporter sees it.
@@ -84,6 +93,7 @@ type CaseSummary struct {
 	Category   string    `json:"category"`
 	Department string    `json:"department"`
 	OpenedAt   time.Time `json:"opened_at"`
+	Promise    *Promise  `json:"promise"`
 }
 
 // Guidance is a department's guidance as the API answers it.

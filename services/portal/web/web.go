@@ -68,7 +68,7 @@ type Handler struct {
 
 // pageNames are the templates; each is parsed with the layout.
 var pageNames = []string{"home", "guidance_index", "guidance", "report_choose", "report_form", "receipt",
-	"inbox_open", "inbox", "my_cases", "my_case", "cases", "case", "patterns", "error"}
+	"inbox_open", "inbox", "my_cases", "my_case", "cases", "case", "patterns", "admin_index", "admin", "error"}
 
 // New parses the templates and prepares the assets.
 func New(o Options) (*Handler, error) {
@@ -138,6 +138,7 @@ var funcs = template.FuncMap{
 	"lines":         func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") },
 	"handles":       handles,
 	"readsPatterns": readsPatterns,
+	"edits":         edits,
 	"list":          func(s ...string) []string { return s },
 	"deref":         func(n *int) int { return *n },
 	// cellOf is one pattern-table cell with the page's language and k.
@@ -146,6 +147,7 @@ var funcs = template.FuncMap{
 	},
 	// withFor hands a sub-template the page and the form it is for.
 	"withFor": func(v view, action string) forForm { return forForm{view: v, For: action} },
+	"docArgs": func(l i18n.Localizer, v any, h int) docArgs { return docArgs{L: l, V: v, H: h} },
 }
 
 // Mount registers every page with page (httpapi.Router.Page).
@@ -180,6 +182,9 @@ func (h *Handler) Mount(page func(pattern string, handler http.Handler)) {
 	get("/cases/{id}", h.workspace)
 	post("/cases/{id}/act/{action}", h.act)
 	get("/patterns", h.patterns)
+	get("/admin/{kind}", h.adminIndex)
+	get("/admin/{kind}/{department}", h.adminEditor)
+	post("/admin/{kind}/{department}", h.adminPost)
 	get("/auth/login", h.login)
 	get("/auth/callback", h.callback)
 	post("/auth/logout", h.logout)
@@ -304,6 +309,13 @@ type patternCell struct {
 }
 
 // forForm is the page seen from one of its forms.
+// docArgs hands a partial the localizer, a value and a heading level.
+type docArgs struct {
+	L i18n.Localizer
+	V any
+	H int
+}
+
 type forForm struct {
 	view
 	For string

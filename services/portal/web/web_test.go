@@ -40,6 +40,7 @@ type fakeAPI struct {
 	idempotency []string
 	forwarded   []string
 	reports     atomic.Int64
+	docs        map[string][]json.RawMessage // published versions by base path and department
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +62,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	view := apiclient.ReporterView{ID: "c-1", Status: "submitted", Category: "racism", OpenedAt: time.Now(),
 		Timeline: []apiclient.Step{{At: time.Now(), Action: "submit"}},
 		Messages: []apiclient.Message{{ID: 1, From: "handler", At: time.Now(), Text: "We received it."}},
-		Checkins: []apiclient.Checkin{{Number: 1, Of: 3, DueAt: time.Now().Add(time.Hour)}}}
+		Checkins: []apiclient.Checkin{{Number: 1, Of: 3, DueAt: time.Now().Add(time.Hour)}},
+		Promise:  &apiclient.Promise{Awaiting: "acknowledgment", DueBy: time.Date(2026, 12, 9, 17, 0, 0, 0, time.UTC)}}
 	switch {
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/reports":
 		var req apiclient.ReportRequest
@@ -84,6 +86,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_ = json.NewEncoder(w).Encode(view)
+	case strings.HasPrefix(r.URL.Path, "/v1/escalation-policies/") || strings.HasPrefix(r.URL.Path, "/v1/guidance/") && r.Header.Get("Authorization") == "Bearer "+officerToken:
+		f.docsAPI(w, r, problem)
 	case strings.HasPrefix(r.URL.Path, "/v1/guidance/"):
 		if r.Header.Get("Authorization") == "" {
 			problem(http.StatusUnauthorized)
@@ -95,7 +99,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			problem(http.StatusUnauthorized)
 			return
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"cases": []apiclient.CaseSummary{{ID: "c-1", State: "submitted", Category: "racism", OpenedAt: time.Now()}}})
+		_ = json.NewEncoder(w).Encode(map[string]any{"cases": []apiclient.CaseSummary{{ID: "c-1", State: "acknowledged", Category: "racism", OpenedAt: time.Now(),
+			Promise: &apiclient.Promise{Awaiting: "feedback", DueBy: time.Date(2027, 3, 1, 17, 0, 0, 0, time.UTC), Overdue: true}}}})
 	case strings.HasPrefix(r.URL.Path, "/v1/cases"):
 		f.handlerAPI(w, r, problem)
 	case strings.HasPrefix(r.URL.Path, "/v1/patterns/"):
@@ -589,20 +594,26 @@ func TestEveryMessageKeyExistsInEveryLanguage(t *testing.T) {
 		}
 	}
 	families := map[string][]string{
-		"category.":       {"racism", "microaggression", "discrimination", "harassment", "bias_in_patient_care", "exclusion", "retaliation", "other"},
-		"role.":           {"patient", "attending", "resident", "nurse", "staff", "visitor", "unknown"},
-		"outcome_choice.": {"record_only", "informal_support", "formal_resolution", "record_only.help", "informal_support.help", "formal_resolution.help"},
-		"stage.":          {"submitted", "triaged", "assigned", "acknowledged", "in_progress", "resolved", "closed", "unknown"},
-		"field.":          {"mode", "category", "narrative", "occurred_date", "department", "site", "witnesses", "desired_outcome", "involved_role_0", "involved_name_2"},
-		"lang.":           i18n.Languages,
-		"severity.":       {"low", "medium", "high", "critical"},
-		"resolution.":     {"substantiated", "not_substantiated", "resolved_informally", "withdrawn"},
-		"reopen.":         {"new_information", "retaliation_reported", "reporter_request"},
-		"escalation.":     {"open", "acknowledged", "closed", "ended"},
-		"queue.sort.":     {"opened", "-opened", "due"},
-		"patterns.dim.":   {"department", "category", "role", "week"},
-		"workspace.":      {"acknowledge", "start", "close", "acknowledge.hint", "start.hint", "close.hint"},
-		"workspace.done.": {"triage", "assign", "acknowledge", "start", "resolve", "close", "reopen", "recuse", "notes", "messages", "legal-hold"},
+		"category.":         {"racism", "microaggression", "discrimination", "harassment", "bias_in_patient_care", "exclusion", "retaliation", "other"},
+		"role.":             {"patient", "attending", "resident", "nurse", "staff", "visitor", "unknown"},
+		"outcome_choice.":   {"record_only", "informal_support", "formal_resolution", "record_only.help", "informal_support.help", "formal_resolution.help"},
+		"stage.":            {"submitted", "triaged", "assigned", "acknowledged", "in_progress", "resolved", "closed", "unknown"},
+		"field.":            {"mode", "category", "narrative", "occurred_date", "department", "site", "witnesses", "desired_outcome", "involved_role_0", "involved_name_2"},
+		"lang.":             i18n.Languages,
+		"severity.":         {"low", "medium", "high", "critical"},
+		"resolution.":       {"substantiated", "not_substantiated", "resolved_informally", "withdrawn"},
+		"reopen.":           {"new_information", "retaliation_reported", "reporter_request"},
+		"escalation.":       {"open", "acknowledged", "closed", "ended"},
+		"queue.sort.":       {"opened", "-opened", "due"},
+		"promise.":          {"acknowledgment", "feedback"},
+		"policy.condition.": {"if_not_acknowledged", "if_not_resolved"},
+		"unit.":             {"seconds", "minutes", "hours", "days", "months", "business_hours", "business_days"},
+		"weekday.":          {"mon", "tue", "wed", "thu", "fri", "sat", "sun"},
+		"admin.guidance.":   {"title", "lead", "published", "document", "hint", "publish.hint", "readonly"},
+		"admin.policies.":   {"title", "lead", "published", "document", "hint", "publish.hint", "readonly"},
+		"patterns.dim.":     {"department", "category", "role", "week"},
+		"workspace.":        {"acknowledge", "start", "close", "acknowledge.hint", "start.hint", "close.hint"},
+		"workspace.done.":   {"triage", "assign", "acknowledge", "start", "resolve", "close", "reopen", "recuse", "notes", "messages", "legal-hold"},
 	}
 	for prefix, names := range families {
 		for _, n := range names {
@@ -647,5 +658,29 @@ func TestAnonymousReporterAnswersACheckin(t *testing.T) {
 	last := len(e.api.calls) - 1
 	if e.api.calls[last] != "POST /v1/anonymous/case/checkins/1" || !strings.Contains(e.api.bodies[last], `"retaliation":true`) {
 		t.Fatalf("the API got %s %s", e.api.calls[last], e.api.bodies[last])
+	}
+}
+
+func TestReportersSeeTheDeadlineTheirDepartmentPromises(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	_, open := b.get("/inbox")
+	b.post("/inbox", url.Values{"csrf": {token(t, open, 0)}, "case_key": {testKey}, "secret": {testSecret}})
+	for lang, want := range map[string]string{"en": "Acknowledgment due by</dt><dd><time datetime=\"2026-12-09", "es": "Acuse de recibo a más tardar el</dt><dd><time datetime=\"2026-12-09"} {
+		_, inbox := b.get("/inbox?lang=" + lang)
+		if !strings.Contains(inbox, want) || !strings.Contains(inbox, map[string]string{"en": "December 9, 2026", "es": "9 de diciembre de 2026"}[lang]) {
+			t.Errorf("%s inbox does not promise the acknowledgment by 9 December 2026", lang)
+		}
+	}
+	rec := httptest.NewRecorder()
+	if err := e.sessions.Start(t.Context(), rec, session.Data{Subject: "dev-resident", Name: "Mei Chen", AccessToken: "access-token",
+		TokenExpiry: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(e.srv.URL)
+	b.c.Jar.SetCookies(u, rec.Result().Cookies())
+	_, mine := b.get("/my/cases")
+	if !strings.Contains(mine, "Feedback due by") || !strings.Contains(mine, `class="late"`) {
+		t.Error("my reports does not show the broken feedback promise")
 	}
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -85,7 +84,7 @@ func (s *Service) Queue(ctx context.Context, a caller.Actor, q CaseQuery) (CaseP
 		q.Limit = DefaultQueueLimit
 	}
 	now := s.o.Now()
-	clocks := s.deadlines(ctx)
+	schedule := s.schedules(ctx)
 	// Sorting pointers moves 8 bytes per swap, not a whole summary.
 	list := s.List(ctx, a)
 	picked := make([]*Summary, 0, len(list))
@@ -95,7 +94,8 @@ func (s *Service) Queue(ctx context.Context, a caller.Actor, q CaseQuery) (CaseP
 			q.Category != "" && c.Category != q.Category || q.Department != "" && c.Department != q.Department {
 			continue
 		}
-		if d, ok := clocks(*c, now); ok {
+		if sc, ok := schedule(c.Department); ok {
+			d := sc.DeadlineAt(c.roundStart(), c.AcknowledgedAt, c.State.Resolved(), now)
 			c.EscalationLevel, c.NextLevel, c.NextDueAt, c.Overdue, c.OverdueSince = d.Reached, d.Next, d.NextDue, d.Overdue, d.OverdueSince
 		}
 		if q.Overdue && !c.Overdue {
@@ -156,36 +156,33 @@ func sortKey(sort string) func(*Summary) time.Time {
 	return func(s *Summary) time.Time { return s.OpenedAt }
 }
 
-// deadlines returns where a case stands against its department's current
-// policy; policies are read once per department per query. A case whose
-// policy cannot be read shows no clock rather than failing the page.
-func (s *Service) deadlines(ctx context.Context) func(Summary, time.Time) (escalation.Deadline, bool) {
+// schedules returns each department's current escalation schedule; each
+// policy is read once per call of schedules. A department whose policy
+// cannot be read has no schedule: its cases show no clock rather than
+// failing the page.
+func (s *Service) schedules(ctx context.Context) func(department string) (escalation.Schedule, bool) {
 	if s.o.Policy == nil {
-		return func(Summary, time.Time) (escalation.Deadline, bool) { return escalation.Deadline{}, false }
+		return func(string) (escalation.Schedule, bool) { return escalation.Schedule{}, false }
 	}
 	type schedule struct {
 		s  escalation.Schedule
 		ok bool
 	}
 	byDept := map[string]schedule{}
-	return func(c Summary, now time.Time) (escalation.Deadline, bool) {
-		sc, seen := byDept[c.Department]
+	return func(department string) (escalation.Schedule, bool) {
+		sc, seen := byDept[department]
 		if !seen {
-			p, err := s.o.Policy(ctx, c.Department)
+			p, err := s.o.Policy(ctx, department)
 			if err == nil {
 				sc.s, err = p.Schedule()
 			}
 			if err != nil {
-				s.o.Logger.WarnContext(ctx, "case queue: policy unavailable; its cases show no clock", "department", c.Department, "error", err)
+				s.o.Logger.WarnContext(ctx, "escalation policy unavailable; its cases show no clock", "department", department, "error", err)
 			}
 			sc.ok = err == nil
-			byDept[c.Department] = sc
+			byDept[department] = sc
 		}
-		if !sc.ok {
-			return escalation.Deadline{}, false
-		}
-		resolved := c.State == domain.StateResolved || c.State == domain.StateClosed
-		return sc.s.DeadlineAt(cmp.Or(c.RoundStart, c.OpenedAt), c.AcknowledgedAt, resolved, now), true
+		return sc.s, sc.ok
 	}
 }
 

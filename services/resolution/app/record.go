@@ -5,6 +5,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -193,3 +194,6 @@ type Index interface {
 	All() []Summary
 	ByReporter(hash string) []Summary
 }
+
+// roundStart is when the case's current round began.
+func (c *Summary) roundStart() time.Time { return cmp.Or(c.RoundStart, c.OpenedAt) }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
 	"github.com/deiops/deiops/services/resolution/domain"
+	"github.com/deiops/deiops/workflows/escalation"
 )
 
 // Reporter identifies a reporter coming back to their case: a named
@@ -154,11 +156,50 @@ func (s *Service) notifyHandlers(r *Record, template string) []events.Event {
 	return []events.Event{s.o.NotificationEvent(n)}
 }
 
-// MyCases lists a named reporter's own cases.
-func (s *Service) MyCases(a caller.Actor) []Summary {
-	out := s.o.Index.ByReporter(s.o.Hasher.Hash("reporter", a.ID))
-	if out == nil {
-		out = []Summary{}
+// MyCases lists a named reporter's own cases as they see them: no
+// handler, no escalation level, and the deadline their department's policy
+// promises them next.
+func (s *Service) MyCases(ctx context.Context, a caller.Actor) []ReporterSummary {
+	mine := s.o.Index.ByReporter(s.o.Hasher.Hash("reporter", a.ID))
+	schedule, now := s.schedules(ctx), s.o.Now()
+	out := make([]ReporterSummary, 0, len(mine))
+	for _, c := range mine {
+		rs := ReporterSummary{ID: c.ID, State: c.State, Category: c.Category, Department: c.Department,
+			OpenedAt: c.OpenedAt, AcknowledgedAt: c.AcknowledgedAt}
+		if sc, ok := schedule(c.Department); ok {
+			rs.Promise = promise(sc.PromiseAt(c.roundStart(), c.AcknowledgedAt, c.State.Resolved(), now))
+		}
+		out = append(out, rs)
 	}
 	return out
+}
+
+// ReporterSummary is one of a named reporter's cases in their list.
+type ReporterSummary struct {
+	ID             string       `json:"id"`
+	State          domain.State `json:"state"`
+	Category       string       `json:"category"`
+	Department     string       `json:"department"`
+	OpenedAt       time.Time    `json:"opened_at"`
+	AcknowledgedAt time.Time    `json:"acknowledged_at,omitzero"`
+	// Promise is what the department's policy promises the reporter next
+	// (absent once the case is resolved or the policy promises nothing).
+	Promise *escalation.Promise `json:"promise,omitempty"`
+}
+
+// Promise is the deadline the case's department promises its reporter
+// next (nil when none), as of now.
+func (s *Service) Promise(ctx context.Context, c *domain.Case) *escalation.Promise {
+	sc, ok := s.schedules(ctx)(c.Report().DepartmentID())
+	if !ok {
+		return nil
+	}
+	return promise(sc.PromiseAt(c.RoundStart(), c.AcknowledgedAt(), c.State().Resolved(), s.o.Now()))
+}
+
+func promise(p escalation.Promise, ok bool) *escalation.Promise {
+	if !ok {
+		return nil
+	}
+	return &p
 }

@@ -23,6 +23,9 @@ const (
 // Known reports whether s is one of the states.
 func (s State) Known() bool { return s.valid() }
 
+// Resolved says the round is over (resolved or closed): no clock runs.
+func (s State) Resolved() bool { return s == StateResolved || s == StateClosed }
+
 func (s State) valid() bool {
 	switch s {
 	case StateSubmitted, StateTriaged, StateAssigned, StateAcknowledged, StateInProgress, StateResolved, StateClosed:
@@ -166,6 +169,18 @@ func (c *Case) AcknowledgedAt() time.Time { return c.ackAt }
 func (c *Case) OpenedAt() time.Time       { return c.openedAt }
 func (c *Case) Recused() []string         { return append([]string(nil), c.recused...) }
 func (c *Case) Notes() []Note             { return append([]Note(nil), c.notes...) }
+
+// RoundStart is when the case's current round began: its opening, or its
+// last reopening, from which the escalation's clocks count again.
+func (c *Case) RoundStart() time.Time {
+	for _, t := range slices.Backward(c.timeline) {
+		if t.Action == ActionReopen {
+			return t.At
+		}
+	}
+	return c.openedAt
+}
+
 func (c *Case) Timeline() []TimelineEntry {
 	return append([]TimelineEntry(nil), c.timeline...)
 }

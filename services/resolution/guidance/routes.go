@@ -26,7 +26,7 @@ func Routes(r *httpapi.Router, s *Service) {
 	editors := []caller.Role{caller.DEIOfficer, caller.Admin}
 	versionedhttp.Routes[Guidance, Guidance, Response]{
 		Docs: s, Base: "/v1/guidance", Tag: "guidance",
-		IDs: [4]string{"getGuidance", "listGuidanceVersions", "getGuidanceVersion", "publishGuidance"},
+		IDs: [5]string{"getGuidance", "listGuidanceVersions", "getGuidanceVersion", "publishGuidance", "previewGuidance"},
 		Texts: versionedhttp.Texts{
 			CurrentSummary: "What to do if you encounter racism or mistreatment in a department",
 			CurrentDescription: "The department's latest guidance; when it has published none, the hospital-wide default " +
@@ -35,6 +35,7 @@ func Routes(r *httpapi.Router, s *Service) {
 			VersionsSummary: "Every version a department has published, oldest first, without the text",
 			VersionSummary:  "One version of a department's guidance, current or not",
 			PublishSummary:  "Publish a new version of a department's guidance",
+			PreviewSummary:  "Check guidance as publish would, without publishing it",
 			PublishDescription: "The body is the whole guidance; it becomes the department's next version and earlier versions stay readable. " +
 				"Department hospital publishes the hospital-wide default, which applies to every department without guidance of its own. " +
 				"Every guidance offers formal_resolution. 422 lists every invalid field; 409 means the department holds the maximum " +

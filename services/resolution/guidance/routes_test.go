@@ -421,7 +421,7 @@ func TestServiceBeforeStartAnswers503(t *testing.T) {
 	for _, op := range r.Operations() {
 		ids = append(ids, op.ID)
 	}
-	if want := []string{"getGuidance", "listGuidanceVersions", "getGuidanceVersion", "publishGuidance"}; !slices.Equal(ids, want) {
+	if want := []string{"getGuidance", "listGuidanceVersions", "getGuidanceVersion", "publishGuidance", "previewGuidance"}; !slices.Equal(ids, want) {
 		t.Errorf("operations %q, want %q", ids, want)
 	}
 }

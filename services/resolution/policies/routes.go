@@ -109,7 +109,7 @@ func Routes(r *httpapi.Router, s *Service) {
 	}))
 	versionedhttp.Routes[escalation.Policy, PublishRequest, Response]{
 		Docs: s.Documents, Base: "/v1/escalation-policies", Tag: tag,
-		IDs: [4]string{"getEscalationPolicy", "listEscalationPolicyVersions", "getEscalationPolicyVersion", "publishEscalationPolicy"},
+		IDs: [5]string{"getEscalationPolicy", "listEscalationPolicyVersions", "getEscalationPolicyVersion", "publishEscalationPolicy", "previewEscalationPolicy"},
 		Texts: versionedhttp.Texts{
 			CurrentSummary: "The escalation policy a case opened now in a department starts with",
 			CurrentDescription: "The department's latest version; when it has published none, the hospital-wide default " +
@@ -119,6 +119,7 @@ func Routes(r *httpapi.Router, s *Service) {
 			VersionsSummary: "Every version of a department's escalation policy, oldest first, without the policies",
 			VersionSummary:  "One version of a department's escalation policy, current or not (cases keep the version they started with)",
 			PublishSummary:  "Publish a new version of a department's escalation policy, or adopt a template",
+			PreviewSummary:  "Check an escalation policy as publish would, without publishing it",
 			PublishDescription: "The body is a whole policy, or {\"template\": name} to adopt a template as it is. It becomes the " +
 				"department's next version: cases opened from now on start with it, cases already open keep theirs. " +
 				"id, version and department are set by the server (id: the department; department: empty for hospital). " +

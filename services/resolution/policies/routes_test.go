@@ -426,7 +426,7 @@ func TestServiceBeforeStartAnswers503(t *testing.T) {
 	for _, op := range r.Operations() {
 		ids = append(ids, op.ID)
 	}
-	want := []string{"listEscalationPolicyTemplates", "getEscalationPolicy", "listEscalationPolicyVersions", "getEscalationPolicyVersion", "publishEscalationPolicy"}
+	want := []string{"listEscalationPolicyTemplates", "getEscalationPolicy", "listEscalationPolicyVersions", "getEscalationPolicyVersion", "publishEscalationPolicy", "previewEscalationPolicy"}
 	if !slices.Equal(ids, want) {
 		t.Errorf("operations %q, want %q", ids, want)
 	}
@@ -460,5 +460,25 @@ func TestPublishRequestCarriesEveryPolicyField(t *testing.T) {
 	}
 	if got := r.Policy(); !reflect.DeepEqual(got, p) {
 		t.Fatalf("round trip %+v, want %+v", got, p)
+	}
+}
+
+func TestPreviewChecksAsPublishWouldAndStoresNothing(t *testing.T) {
+	e := newEnv(t)
+	officer := e.as("officer-1", "dei_officer")
+	got := decode[policies.Response](t, e.do(t, http.MethodPost, base+"cardiology/preview", officer, `{"template": "eu_directive_2019_1937"}`), http.StatusOK)
+	want := escalation.EUWhistleblowingDirective()
+	want.ID, want.Department = "cardiology", "cardiology"
+	if got.Version != 0 || !got.PublishedAt.IsZero() || got.Policy.ID != want.ID || !reflect.DeepEqual(got.Policy.Levels, want.Levels) || got.Policy.Calendar.TimeZone != want.Calendar.TimeZone {
+		t.Fatalf("preview: %+v", got)
+	}
+	bad := escalation.ResidencyProgramDefault()
+	bad.Levels[1].Delay = escalation.Duration{Amount: 0, Unit: escalation.UnitBusinessDays}
+	if f := fields(problem(t, e.do(t, http.MethodPost, base+"cardiology/preview", officer, bad), http.StatusUnprocessableEntity)); !slices.Equal(f, []string{"levels[1].delay"}) {
+		t.Errorf("preview of an invalid policy names %q", f)
+	}
+	problem(t, e.do(t, http.MethodPost, base+"cardiology/preview", e.as("lead-1", "department_lead"), bad), http.StatusForbidden)
+	if h, err := e.svc.History(t.Context(), "cardiology"); err != nil || len(h) != 0 {
+		t.Fatalf("a preview stored a version: %v, %v", h, err)
 	}
 }

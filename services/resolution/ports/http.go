@@ -204,8 +204,8 @@ func (h *HTTP) submit(r *http.Request, req ReportRequest) (ReportReceipt, error)
 	return ReportReceipt{CaseID: rc.CaseID, Status: string(domain.StateSubmitted), CaseKey: rc.Key, Secret: rc.Secret, Next: next}, nil
 }
 
-func (h *HTTP) myCases(r *http.Request) (CaseList, error) {
-	return CaseList{Cases: h.App.MyCases(auth.ActorOf(r))}, nil
+func (h *HTTP) myCases(r *http.Request) (MyCaseList, error) {
+	return MyCaseList{Cases: h.App.MyCases(r.Context(), auth.ActorOf(r))}, nil
 }
 
 // openAsReporter reads who the reporter is — a token on /v1/my routes, the
@@ -245,7 +245,7 @@ func (h *HTTP) reporterCase(r *http.Request) (ReporterView, error) {
 	if err != nil {
 		return ReporterView{}, err
 	}
-	return reporterView(rec), nil
+	return reporterView(rec, h.App.Promise(r.Context(), rec.Case)), nil
 }
 
 func (h *HTTP) reporterMessage(r *http.Request, req TextRequest) (ReporterView, error) {
@@ -256,7 +256,7 @@ func (h *HTTP) reporterMessage(r *http.Request, req TextRequest) (ReporterView, 
 	if rec, _, err = h.App.ReporterMessage(r.Context(), rec, domain.Restrict(req.Text), once(r)); err != nil {
 		return ReporterView{}, err
 	}
-	return reporterView(rec), nil
+	return reporterView(rec, h.App.Promise(r.Context(), rec.Case)), nil
 }
 
 func (h *HTTP) answerCheckin(r *http.Request, req CheckinAnswer) (ReporterView, error) {
@@ -271,7 +271,7 @@ func (h *HTTP) answerCheckin(r *http.Request, req CheckinAnswer) (ReporterView, 
 	if rec, err = h.App.AnswerCheckin(r.Context(), rec, n, req.Retaliation); err != nil {
 		return ReporterView{}, err
 	}
-	return reporterView(rec), nil
+	return reporterView(rec, h.App.Promise(r.Context(), rec.Case)), nil
 }
 
 func (h *HTTP) list(r *http.Request) (app.CasePage, error) {

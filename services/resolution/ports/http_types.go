@@ -7,6 +7,7 @@ import (
 	"github.com/deiops/deiops/pkg/httpapi"
 	"github.com/deiops/deiops/services/resolution/app"
 	"github.com/deiops/deiops/services/resolution/domain"
+	"github.com/deiops/deiops/workflows/escalation"
 )
 
 // Request and response bodies of the resolution API. They are separate
@@ -276,13 +277,16 @@ type ReporterView struct {
 	Timeline       []ReporterStep `json:"timeline"`
 	Messages       []Message      `json:"messages"`
 	Checkins       []Checkin      `json:"checkins"`
+	// Promise is what the department's policy promises the reporter next
+	// (absent once the case is resolved or the policy promises nothing).
+	Promise *escalation.Promise `json:"promise,omitempty"`
 }
 
-func reporterView(r *app.Record) ReporterView {
+func reporterView(r *app.Record, promise *escalation.Promise) ReporterView {
 	c := r.Case
 	v := ReporterView{ID: c.ID(), Status: string(c.State()), Category: string(c.Report().Category()),
 		Department: c.Report().DepartmentID(), OpenedAt: c.OpenedAt(), AcknowledgedAt: c.AcknowledgedAt(),
-		Outcome: c.Outcome(), Timeline: []ReporterStep{}, Messages: []Message{}, Checkins: checkins(c)}
+		Outcome: c.Outcome(), Timeline: []ReporterStep{}, Messages: []Message{}, Checkins: checkins(c), Promise: promise}
 	for _, t := range c.ReporterTimeline() {
 		v.Timeline = append(v.Timeline, ReporterStep{At: t.At, Action: string(t.Action)})
 	}
@@ -292,9 +296,9 @@ func reporterView(r *app.Record) ReporterView {
 	return v
 }
 
-// CaseList is a list of case summaries.
-type CaseList struct {
-	Cases []app.Summary `json:"cases"`
+// MyCaseList is a named reporter's own cases.
+type MyCaseList struct {
+	Cases []app.ReporterSummary `json:"cases"`
 }
 
 // Created names what a POST created.
