@@ -67,9 +67,9 @@ type BusinessCalendar struct {
 type Clock struct {
 	loc      *time.Location
 	workdays [7]bool
-	open     int // minutes after midnight
-	close    int // minutes after midnight, up to 24*60
-	holidays map[string]bool
+	open     int          // minutes after midnight
+	close    int          // minutes after midnight, up to 24*60
+	holidays map[int]bool // by dateKey
 }
 
 // Clock compiles c, reporting every problem with it at once.
@@ -78,7 +78,7 @@ func (c BusinessCalendar) Clock() (Clock, error) {
 		return Clock{}, fieldErrors(errs)
 	}
 	loc, _ := time.LoadLocation(c.TimeZone)
-	k := Clock{loc: loc, holidays: make(map[string]bool, len(c.Holidays))}
+	k := Clock{loc: loc, holidays: make(map[int]bool, len(c.Holidays))}
 	k.open, _ = parseClockTime(c.Start)
 	k.close, _ = parseClockTime(c.End)
 	for _, w := range c.Workdays {
@@ -86,7 +86,8 @@ func (c BusinessCalendar) Clock() (Clock, error) {
 		k.workdays[d] = true
 	}
 	for _, h := range c.Holidays {
-		k.holidays[h] = true
+		d, _ := time.Parse(DateLayout, h)
+		k.holidays[dateKey(d)] = true
 	}
 	return k, nil
 }
@@ -215,8 +216,9 @@ func (k Clock) AddBusiness(t time.Time, d time.Duration) time.Time {
 	t = t.In(k.loc)
 	y, m, dd := t.Date()
 	// Walk civil dates, not instants: midnight does not exist in every
-	// zone on every day, but every date does.
-	for day := civilDate(y, m, dd); ; day = day.AddDate(0, 0, 1) {
+	// zone on every day, but every date does. A civil date is midnight UTC,
+	// so the next one is 24 hours later.
+	for day := civilDate(y, m, dd); ; day = day.Add(24 * time.Hour) {
 		if !k.isWorkdate(day) {
 			continue
 		}
@@ -277,13 +279,27 @@ func (k Clock) isWorkdate(day time.Time) bool {
 	if k.alwaysOpen() {
 		return true
 	}
-	return k.workdays[day.Weekday()] && !k.holidays[day.Format(DateLayout)]
+	return k.workdays[day.Weekday()] && (len(k.holidays) == 0 || !k.holidays[dateKey(day)])
+}
+
+// dateKey names a civil date as yyyymmdd.
+func dateKey(day time.Time) int {
+	y, m, d := day.Date()
+	return y*10000 + int(m)*100 + d
 }
 
 // hours returns the opening and closing instants of a civil date.
 func (k Clock) hours(day time.Time) (open, close time.Time) {
 	y, m, d := day.Date()
-	return time.Date(y, m, d, 0, k.open, 0, 0, k.loc), time.Date(y, m, d, 0, k.close, 0, 0, k.loc)
+	open = time.Date(y, m, d, 0, k.open, 0, 0, k.loc)
+	// The closing instant is the opening plus the working day unless the
+	// zone's offset changes in between (a daylight-saving day).
+	close = open.Add(time.Duration(k.close-k.open) * time.Minute)
+	_, before := open.Zone()
+	if _, after := close.Zone(); before != after {
+		close = time.Date(y, m, d, 0, k.close, 0, 0, k.loc)
+	}
+	return open, close
 }
 
 // fieldErrors joins problems into one error.

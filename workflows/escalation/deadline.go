@@ -65,8 +65,10 @@ func (s Schedule) DeadlineAt(start, ackAt time.Time, resolved bool, now time.Tim
 			}
 			continue
 		}
-		if holdsNow && d.Next == "" {
+		if holdsNow {
+			// Due times never decrease: no later level has come due.
 			d.Next, d.NextDue = lv.Name, due
+			return d
 		}
 	}
 	return d

@@ -87,3 +87,18 @@ func TestPromiseAtNamesTheAcknowledgmentThenTheFeedback(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDeadlineAt is one case's clocks under the residency template
+// (business days in New York), what the handlers' queue computes per case.
+func BenchmarkDeadlineAt(b *testing.B) {
+	s, err := ResidencyProgramDefault().Schedule()
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Date(2026, 11, 27, 18, 30, 0, 0, time.UTC) // a Friday evening
+	now := start.AddDate(0, 0, 4)
+	b.ReportAllocs()
+	for i := range b.N {
+		s.DeadlineAt(start.Add(time.Duration(i%1000)*time.Minute), time.Time{}, false, now)
+	}
+}

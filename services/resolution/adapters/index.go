@@ -18,9 +18,11 @@ import (
 // bucket with a KV watch (which replays every current value first), so it
 // is rebuilt from JetStream on every start and needs no other storage.
 type Index struct {
-	log  *slog.Logger
-	mu   sync.RWMutex
-	byID map[string]app.Summary
+	log *slog.Logger
+	mu  sync.RWMutex
+	// byID holds each case's summary; a stored summary is never changed,
+	// only replaced, so Select can hand out pointers to it.
+	byID map[string]*app.Summary
 
 	ready chan struct{}
 	done  chan struct{}
@@ -35,7 +37,7 @@ func StartIndex(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) (*
 		cancel()
 		return nil, fmt.Errorf("watch %s: %w", kv.Bucket(), err)
 	}
-	ix := &Index{log: log, byID: map[string]app.Summary{}, ready: make(chan struct{}), done: make(chan struct{}), stop: cancel}
+	ix := &Index{log: log, byID: map[string]*app.Summary{}, ready: make(chan struct{}), done: make(chan struct{}), stop: cancel}
 	go ix.follow(ctx, w)
 	return ix, nil
 }
@@ -76,7 +78,7 @@ func (ix *Index) apply(e jetstream.KeyValueEntry) {
 	if err == nil {
 		var s app.Summary
 		if s, err = summaryOf(state); err == nil {
-			ix.byID[e.Key()] = s
+			ix.byID[e.Key()] = &s
 			return
 		}
 	}
@@ -104,7 +106,10 @@ func (ix *Index) Get(id string) (app.Summary, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	s, ok := ix.byID[id]
-	return s, ok
+	if !ok {
+		return app.Summary{}, false
+	}
+	return *s, true
 }
 
 // All implements app.Index, oldest first.
@@ -112,10 +117,23 @@ func (ix *Index) All() []app.Summary {
 	ix.mu.RLock()
 	out := make([]app.Summary, 0, len(ix.byID))
 	for _, s := range ix.byID {
-		out = append(out, s)
+		out = append(out, *s)
 	}
 	ix.mu.RUnlock()
 	sortSummaries(out)
+	return out
+}
+
+// Select implements app.Index.
+func (ix *Index) Select(keep func(*app.Summary) bool) []*app.Summary {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := make([]*app.Summary, 0, len(ix.byID))
+	for _, s := range ix.byID {
+		if keep(s) {
+			out = append(out, s)
+		}
+	}
 	return out
 }
 
@@ -128,7 +146,7 @@ func (ix *Index) ByReporter(hash string) []app.Summary {
 	var out []app.Summary
 	for _, s := range ix.byID {
 		if s.ReporterHash == hash {
-			out = append(out, s)
+			out = append(out, *s)
 		}
 	}
 	ix.mu.RUnlock()

@@ -1,10 +1,12 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
@@ -170,21 +172,29 @@ func (s *Service) AuditTrail(ctx context.Context, a caller.Actor, id string) ([]
 	return s.o.Audit.List(ctx, id)
 }
 
-// List returns the summaries of the cases the actor is on.
+// List returns the summaries of the cases the actor is on, oldest first.
 func (s *Service) List(ctx context.Context, a caller.Actor) []Summary {
+	shared := s.visible(a, nil)
+	out := make([]Summary, len(shared))
+	for i, c := range shared {
+		out[i] = *c
+	}
+	slices.SortFunc(out, func(x, y Summary) int { return cmp.Or(x.OpenedAt.Compare(y.OpenedAt), strings.Compare(x.ID, y.ID)) })
+	return out
+}
+
+// visible returns the summaries of the cases the actor is on that keep
+// (nil: all) accepts, in no particular order; they are the index's own
+// (read them, never write them).
+func (s *Service) visible(a caller.Actor, keep func(*Summary) bool) []*Summary {
 	officer := a.Has(caller.DEIOfficer)
 	me, mine := s.o.Hasher.Hash("person", a.ID), s.o.Hasher.Hash("reporter", a.ID)
-	all := s.o.Index.All()
-	out := make([]Summary, 0, len(all))
-	for _, c := range all {
+	return s.o.Index.Select(func(c *Summary) bool {
 		if slices.Contains(c.ExcludedHashes, me) || c.ReporterHash != "" && c.ReporterHash == mine {
-			continue
+			return false
 		}
-		if officer || c.Assignee == a.ID || slices.Contains(c.Notified, a.ID) {
-			out = append(out, c)
-		}
-	}
-	return out
+		return (officer || c.Assignee == a.ID || slices.Contains(c.Notified, a.ID)) && (keep == nil || keep(c))
+	})
 }
 
 // IsClientError reports whether err is the caller's fault (validation,

@@ -85,55 +85,66 @@ func (s *Service) Queue(ctx context.Context, a caller.Actor, q CaseQuery) (CaseP
 	}
 	now := s.o.Now()
 	schedule := s.schedules(ctx)
-	// Sorting pointers moves 8 bytes per swap, not a whole summary.
-	list := s.List(ctx, a)
-	picked := make([]*Summary, 0, len(list))
-	for i := range list {
-		c := &list[i]
-		if len(q.States) > 0 && !slices.Contains(q.States, c.State) ||
-			q.Category != "" && c.Category != q.Category || q.Department != "" && c.Department != q.Department {
-			continue
+	clock := func(c *Summary) (escalation.Deadline, bool) {
+		sc, ok := schedule(c.Department)
+		if !ok {
+			return escalation.Deadline{}, false
 		}
-		if sc, ok := schedule(c.Department); ok {
-			d := sc.DeadlineAt(c.roundStart(), c.AcknowledgedAt, c.State.Resolved(), now)
-			c.EscalationLevel, c.NextLevel, c.NextDueAt, c.Overdue, c.OverdueSince = d.Reached, d.Next, d.NextDue, d.Overdue, d.OverdueSince
-		}
-		if q.Overdue && !c.Overdue {
-			continue
-		}
-		picked = append(picked, c)
+		return sc.DeadlineAt(c.roundStart(), c.AcknowledgedAt, c.State.Resolved(), now), true
 	}
-	key := sortKey(q.Sort)
+	shared := s.visible(a, func(c *Summary) bool {
+		return (len(q.States) == 0 || slices.Contains(q.States, c.State)) &&
+			(q.Category == "" || c.Category == q.Category) && (q.Department == "" || c.Department == q.Department)
+	})
+	// Each candidate is a pointer to the index's summary and its sort key:
+	// 32 bytes, not a copy of the summary; only the page's cases are copied
+	// (and their clocks computed again, which costs less than keeping them).
+	type candidate struct {
+		c   *Summary
+		key time.Time
+	}
+	picked := make([]candidate, 0, len(shared))
+	for _, c := range shared {
+		d, _ := clock(c)
+		if q.Overdue && !d.Overdue {
+			continue
+		}
+		picked = append(picked, candidate{c, sortKey(q.Sort, c, d)})
+	}
 	desc := q.Sort == SortOpenedNewest
-	compare := func(c *Summary, at time.Time, id string) int {
-		n := key(c).Compare(at)
+	compare := func(x candidate, at time.Time, id string) int {
+		n := x.key.Compare(at)
 		if n == 0 {
-			n = strings.Compare(c.ID, id)
+			n = strings.Compare(x.c.ID, id)
 		}
 		if desc {
 			return -n
 		}
 		return n
 	}
-	slices.SortFunc(picked, func(a, b *Summary) int { return compare(a, key(b), b.ID) })
+	slices.SortFunc(picked, func(x, y candidate) int { return compare(x, y.key, y.c.ID) })
 	page := CasePage{Total: len(picked), Cases: []Summary{}}
 	start := 0
 	if at, id, _ := decodeCursor(q.After); id != "" {
 		// The first case after the cursor's (which belongs to the previous page).
-		start, _ = slices.BinarySearchFunc(picked, 0, func(c *Summary, _ int) int {
-			if n := compare(c, at, id); n > 0 {
+		start, _ = slices.BinarySearchFunc(picked, 0, func(x candidate, _ int) int {
+			if n := compare(x, at, id); n > 0 {
 				return 1
 			}
 			return -1
 		})
 	}
 	end := min(start+q.Limit, len(picked))
-	for _, c := range picked[start:end] {
-		page.Cases = append(page.Cases, *c)
+	for _, x := range picked[start:end] {
+		c := *x.c
+		if d, ok := clock(x.c); ok {
+			c.EscalationLevel, c.NextLevel, c.NextDueAt, c.Overdue, c.OverdueSince = d.Reached, d.Next, d.NextDue, d.Overdue, d.OverdueSince
+		}
+		page.Cases = append(page.Cases, c)
 	}
 	if end < len(picked) {
 		last := picked[end-1]
-		page.Next = encodeCursor(key(last), last.ID)
+		page.Next = encodeCursor(last.key, last.c.ID)
 	}
 	return page, nil
 }
@@ -141,19 +152,19 @@ func (s *Service) Queue(ctx context.Context, a caller.Actor, q CaseQuery) (CaseP
 // noClock sorts cases without a running clock after every other.
 var noClock = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func sortKey(sort string) func(*Summary) time.Time {
-	if sort == SortDue {
-		return func(s *Summary) time.Time {
-			switch {
-			case s.Overdue:
-				return s.OverdueSince
-			case s.NextDueAt.IsZero():
-				return noClock
-			}
-			return s.NextDueAt
-		}
+// sortKey is a case's place in the queue: for "due", the first broken
+// deadline, else the next one, else last; otherwise its opening.
+func sortKey(sort string, c *Summary, d escalation.Deadline) time.Time {
+	if sort != SortDue {
+		return c.OpenedAt
 	}
-	return func(s *Summary) time.Time { return s.OpenedAt }
+	switch {
+	case d.Overdue:
+		return d.OverdueSince
+	case d.NextDue.IsZero():
+		return noClock
+	}
+	return d.NextDue
 }
 
 // schedules returns each department's current escalation schedule; each

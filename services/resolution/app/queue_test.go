@@ -20,6 +20,15 @@ type summaries []app.Summary
 
 func (s summaries) All() []app.Summary              { return append([]app.Summary(nil), s...) }
 func (s summaries) ByReporter(string) []app.Summary { return nil }
+func (s summaries) Select(keep func(*app.Summary) bool) []*app.Summary {
+	var out []*app.Summary
+	for i := range s {
+		if keep(&s[i]) {
+			out = append(out, &s[i])
+		}
+	}
+	return out
+}
 
 // queuePolicy acknowledges within 7 days and resolves within 30 days of it,
 // on a calendar that never closes, so the expected clocks are plain dates.

@@ -191,7 +191,12 @@ type Starts interface {
 
 // Index is a read model of case summaries, rebuilt from the case store.
 type Index interface {
+	// All returns every summary, oldest first.
 	All() []Summary
+	// Select returns the summaries keep accepts, in no particular order:
+	// a queue filters before it sorts. They are the index's own, shared
+	// with every reader: read them, never write them.
+	Select(keep func(*Summary) bool) []*Summary
 	ByReporter(hash string) []Summary
 }
 
