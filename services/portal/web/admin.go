@@ -48,24 +48,26 @@ type adminIndexPage struct {
 }
 
 type adminPage struct {
-	Kind        string
-	Department  string
-	Current     apiclient.DocumentVersion
-	History     []apiclient.VersionInfo // newest first
-	Templates   []apiclient.PolicyTemplate
-	Start       string // what the draft started from: current, version:N, template:NAME
-	Own         int    // the department's own latest version (0: none)
-	Base        int    // Own when the draft started
-	Draft       string
-	Preview     *docPreview
-	Previewed   bool // Preview is the API's answer to the draft
-	Problems    []apiclient.FieldError
-	Error       string
-	Published   int
-	Token       string
-	Action      string
-	CanPublish  bool
-	BaseChanged bool
+	Kind         string
+	Department   string
+	Current      apiclient.DocumentVersion
+	History      []apiclient.VersionInfo // newest first
+	Templates    []apiclient.PolicyTemplate
+	Start        string // what the draft started from: current, version:N, template:NAME
+	StartTitle   string // the template's title, when it started from one
+	StartVersion int    // the version, when it started from one
+	Own          int    // the department's own latest version (0: none)
+	Base         int    // Own when the draft started
+	Draft        string
+	Preview      *docPreview
+	Previewed    bool // Preview is the API's answer to the draft
+	Problems     []apiclient.FieldError
+	Error        string
+	Published    int
+	Token        string
+	Action       string
+	CanPublish   bool
+	BaseChanged  bool
 }
 
 // docPreview is a document shown as its readers will read it.
@@ -298,6 +300,18 @@ func (h *Handler) adminLoad(r *http.Request, c *call, ed docEditor, dept string)
 
 func (h *Handler) renderAdmin(w http.ResponseWriter, r *http.Request, c *call, ed docEditor, status int, p adminPage) {
 	p.Action = "/admin/" + ed.Kind + "/" + url.PathEscape(p.Department)
+	switch kind, arg, _ := strings.Cut(p.Start, ":"); kind {
+	case "template":
+		for _, t := range p.Templates {
+			if t.Name == arg {
+				p.StartTitle = t.Title
+			}
+		}
+	case "version":
+		p.StartVersion, _ = strconv.Atoi(arg)
+	default:
+		p.Start = "current"
+	}
 	p.Token = h.o.Forms.Issue("admin", h.adminBinding(c, ed, p.Department))
 	h.render(w, r, c, status, "admin", c.L.T("admin."+ed.Kind+".title"), p.Action, p)
 }
