@@ -74,7 +74,7 @@ func (q CaseQuery) Validate() []fault.Field {
 
 // Queue returns one page of the cases the caller is on, each with where it
 // stands against its department's escalation policy now. The clocks come
-// from the policy and the case (escalation.Policy.DeadlineAt), not from
+// from the policy and the case (escalation.Schedule.DeadlineAt), not from
 // each case's workflow, so a page over 10,000 cases costs no call.
 func (s *Service) Queue(ctx context.Context, a caller.Actor, q CaseQuery) (CasePage, error) {
 	if bad := q.Validate(); len(bad) > 0 {
