@@ -143,7 +143,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.app = app.New(app.Options{
 		Cases: cases, Credentials: creds, Audit: audit, Index: s.index, Starts: s.started, Directory: d.Directory, Hasher: d.Hasher,
-		NotificationEvent: notification, PublicURL: d.Config.HTTP.PublicURL, Logger: d.Logger, Policy: s.policies.Policy,
+		NotificationEvent: notification, PublicURL: d.Config.HTTP.PublicURL, Logger: d.Logger, Policy: s.policies.Policy, PolicyVersion: s.policies.PolicyVersion,
 	})
 	s.http.App, s.esc.App, s.esc.Cases, s.acts.App = s.app, s.app, cases, s.app
 	s.http.Guesses = s.guessLimiter()

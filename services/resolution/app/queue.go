@@ -86,7 +86,7 @@ func (s *Service) Queue(ctx context.Context, a caller.Actor, q CaseQuery) (CaseP
 	now := s.o.Now()
 	schedule := s.schedules(ctx)
 	clock := func(c *Summary) (escalation.Deadline, bool) {
-		sc, ok := schedule(c.Department)
+		sc, ok := schedule(c.ID, c.Department)
 		if !ok {
 			return escalation.Deadline{}, false
 		}
@@ -167,33 +167,56 @@ func sortKey(sort string, c *Summary, d escalation.Deadline) time.Time {
 	return d.NextDue
 }
 
-// schedules returns each department's current escalation schedule; each
-// policy is read once per call of schedules. A department whose policy
-// cannot be read has no schedule: its cases show no clock rather than
-// failing the page.
-func (s *Service) schedules(ctx context.Context) func(department string) (escalation.Schedule, bool) {
-	if s.o.Policy == nil {
-		return func(string) (escalation.Schedule, bool) { return escalation.Schedule{}, false }
+// schedules returns, per case, the escalation schedule its clocks follow:
+// the policy version its workflow started with (cases keep theirs,
+// whatever is published later), or, before the start, its department's
+// current policy, which the start will take. Each policy is read once per
+// call of schedules. A policy that cannot be read leaves its cases without
+// a clock rather than failing the page.
+func (s *Service) schedules(ctx context.Context) func(caseID, department string) (escalation.Schedule, bool) {
+	type key struct {
+		id      string // policy id, or "" for a department's current policy
+		scope   string // policy version, or department
+		version int
 	}
 	type schedule struct {
 		s  escalation.Schedule
 		ok bool
 	}
-	byDept := map[string]schedule{}
-	return func(department string) (escalation.Schedule, bool) {
-		sc, seen := byDept[department]
-		if !seen {
-			p, err := s.o.Policy(ctx, department)
-			if err == nil {
-				sc.s, err = p.Schedule()
-			}
-			if err != nil {
-				s.o.Logger.WarnContext(ctx, "escalation policy unavailable; its cases show no clock", "department", department, "error", err)
-			}
-			sc.ok = err == nil
-			byDept[department] = sc
+	seen := map[key]schedule{}
+	read := func(k key) (escalation.Schedule, bool) {
+		sc, ok := seen[k]
+		if ok {
+			return sc.s, sc.ok
 		}
+		var p escalation.Policy
+		var err error
+		if k.id != "" {
+			p, err = s.o.PolicyVersion(ctx, k.id, k.version)
+		} else {
+			p, err = s.o.Policy(ctx, k.scope)
+		}
+		if err == nil {
+			sc.s, err = p.Schedule()
+		}
+		if err != nil {
+			s.o.Logger.WarnContext(ctx, "escalation policy unavailable; its cases show no clock", "policy_id", k.id, "version", k.version,
+				"department", k.scope, "error", err)
+		}
+		sc.ok = err == nil
+		seen[k] = sc
 		return sc.s, sc.ok
+	}
+	return func(caseID, department string) (escalation.Schedule, bool) {
+		if s.o.Starts != nil && s.o.PolicyVersion != nil {
+			if id, version, ok := s.o.Starts.Get(caseID); ok && id != "" {
+				return read(key{id: id, version: version})
+			}
+		}
+		if s.o.Policy == nil {
+			return escalation.Schedule{}, false
+		}
+		return read(key{scope: department})
 	}
 }
 

@@ -209,3 +209,48 @@ func BenchmarkQueueFirstPage(b *testing.B) {
 		})
 	}
 }
+
+// starts is a fixed record of which policy version each case started with.
+type starts map[string]int
+
+func (s starts) Mark(context.Context, string, string, int) error { return nil }
+func (s starts) Get(caseID string) (string, int, bool) {
+	v, ok := s[caseID]
+	return "med", v, ok
+}
+
+func TestClocksFollowThePolicyVersionACaseStartedWith(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	hasher, err := crypto.NewHasher(make([]byte, crypto.MinHashSecretSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := now.Add(-24 * time.Hour)
+	all := summaries{
+		{ID: "started-v1", State: domain.StateSubmitted, Category: "racism", Department: "med", OpenedAt: opened},
+		{ID: "not-started", State: domain.StateSubmitted, Category: "racism", Department: "med", OpenedAt: opened},
+	}
+	// Version 1 promised the acknowledgment within 7 days; version 2, the
+	// one in force now, within 2.
+	v1, v2 := queuePolicy(), queuePolicy()
+	v2.Version, v2.Levels[0].Delay = 2, escalation.Days(2)
+	svc := app.New(app.Options{Index: all, Hasher: hasher, Now: func() time.Time { return now }, Starts: starts{"started-v1": 1},
+		Policy: func(context.Context, string) (escalation.Policy, error) { return v2, nil },
+		PolicyVersion: func(_ context.Context, id string, n int) (escalation.Policy, error) {
+			if id != "med" || n != 1 {
+				t.Errorf("asked for policy %s version %d", id, n)
+			}
+			return v1, nil
+		}})
+	page, err := svc.Queue(context.Background(), officer, app.CaseQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := map[string]time.Time{}
+	for _, c := range page.Cases {
+		due[c.ID] = c.NextDueAt
+	}
+	if !due["started-v1"].Equal(opened.AddDate(0, 0, 7)) || !due["not-started"].Equal(opened.AddDate(0, 0, 2)) {
+		t.Fatalf("next deadlines %v: the started case keeps version 1 (7 days), the other takes version 2 (2 days)", due)
+	}
+}

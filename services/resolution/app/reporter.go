@@ -166,7 +166,7 @@ func (s *Service) MyCases(ctx context.Context, a caller.Actor) []ReporterSummary
 	for _, c := range mine {
 		rs := ReporterSummary{ID: c.ID, State: c.State, Category: c.Category, Department: c.Department,
 			OpenedAt: c.OpenedAt, AcknowledgedAt: c.AcknowledgedAt}
-		if sc, ok := schedule(c.Department); ok {
+		if sc, ok := schedule(c.ID, c.Department); ok {
 			rs.Promise = promise(sc.PromiseAt(c.roundStart(), c.AcknowledgedAt, c.State.Resolved(), now))
 		}
 		out = append(out, rs)
@@ -190,7 +190,7 @@ type ReporterSummary struct {
 // Promise is the deadline the case's department promises its reporter
 // next (nil when none), as of now.
 func (s *Service) Promise(ctx context.Context, c *domain.Case) *escalation.Promise {
-	sc, ok := s.schedules(ctx)(c.Report().DepartmentID())
+	sc, ok := s.schedules(ctx)(c.ID(), c.Report().DepartmentID())
 	if !ok {
 		return nil
 	}

@@ -48,7 +48,11 @@ type Options struct {
 	// Policy returns a department's current escalation policy (the queue's
 	// clocks); nil shows no clock.
 	Policy func(ctx context.Context, department string) (escalation.Policy, error)
-	Hasher *crypto.Hasher
+	// PolicyVersion returns the policy a case's escalation started with,
+	// by the id and version Starts recorded (nil: the queue and the
+	// reporter's promise follow the current policy).
+	PolicyVersion func(ctx context.Context, id string, version int) (escalation.Policy, error)
+	Hasher        *crypto.Hasher
 	// NotificationEvent builds the notification request event.
 	NotificationEvent func(Notification) events.Event
 	// PublicURL is the base of links in notifications.

@@ -482,3 +482,21 @@ func TestPreviewChecksAsPublishWouldAndStoresNothing(t *testing.T) {
 		t.Fatalf("a preview stored a version: %v, %v", h, err)
 	}
 }
+
+func TestPolicyVersionReadsWhatACaseStartedWith(t *testing.T) {
+	e := newEnv(t)
+	officer := e.as("officer-1", "dei_officer")
+	decode[policies.Response](t, e.do(t, http.MethodPut, base+"cardiology", officer, `{"template": "eu_directive_2019_1937"}`), http.StatusCreated)
+	decode[policies.Response](t, e.do(t, http.MethodPut, base+"cardiology", officer, `{"template": "residency_program_default"}`), http.StatusCreated)
+	p, err := e.svc.PolicyVersion(t.Context(), "cardiology", 1)
+	if err != nil || p.ID != "cardiology" || p.Version != 1 || p.Calendar.TimeZone != escalation.EUWhistleblowingDirective().Calendar.TimeZone {
+		t.Fatalf("version 1: %+v, %v", p, err)
+	}
+	builtin := escalation.ResidencyProgramDefault()
+	if p, err := e.svc.PolicyVersion(t.Context(), builtin.ID, builtin.Version); err != nil || !reflect.DeepEqual(p, builtin) {
+		t.Fatalf("the built-in policy: %+v, %v", p, err)
+	}
+	if _, err := e.svc.PolicyVersion(t.Context(), "cardiology", 9); err == nil {
+		t.Fatal("a version never published was found")
+	}
+}

@@ -94,6 +94,22 @@ func (s *Service) Policy(ctx context.Context, department string) (escalation.Pol
 	return c.Version.Doc, nil
 }
 
+// PolicyVersion returns a policy by the id and version a case's escalation
+// started with: version n of a scope's own policy (its id is the scope), or
+// the built-in template a case started with before anything was published.
+func (s *Service) PolicyVersion(ctx context.Context, id string, n int) (escalation.Policy, error) {
+	for _, t := range Templates() {
+		if t.Policy.ID == id && t.Policy.Version == n {
+			return t.Policy, nil
+		}
+	}
+	v, err := s.Version(ctx, id, n)
+	if err != nil {
+		return escalation.Policy{}, err
+	}
+	return v.Doc, nil
+}
+
 // policyID is the id of a scope's policy: the scope itself.
 func policyID(scope string) string { return scope }
 
