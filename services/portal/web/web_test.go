@@ -333,7 +333,8 @@ func TestEveryPageSendsTheSecurityHeaders(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
 	for _, p := range []string{"/", "/?lang=es", "/guidance", "/guidance/med", "/guidance?department=bad%20code", "/report", "/report?mode=anonymous",
-		"/report?mode=named", "/report/receipt", "/inbox", "/my/cases", "/my/cases/c-1", "/auth/login", "/guidance/%3Cx%3E"} {
+		"/report?mode=named", "/report/receipt", "/inbox", "/my/cases", "/my/cases/c-1", "/auth/login", "/guidance/%3Cx%3E",
+		"/admin/guidance", "/admin/policies/med", "/admin/nothing", "/cases", "/patterns"} {
 		resp, _ := b.get(p)
 		checkHeaders(t, "GET "+p, resp)
 	}
