@@ -594,12 +594,15 @@ func TestPortalInAHeadlessBrowser(t *testing.T) {
 			t.Fatal("the draft did not start from the EU template")
 		}
 		v.audit("admin-policy")
-		v.do("preview", chromedp.Click(chromedp.CSS(`button[value=preview]`)), chromedp.WaitVisible(chromedp.CSS(`#preview ol.levels`)))
+		// Every editor page previews its draft, so the wait is for the page the post led to.
+		v.eval(`document.body.dataset.stale = "1"; ""`)
+		v.do("preview", chromedp.Click(chromedp.CSS(`button[value=preview]`)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) #preview ol.levels`)))
 		if h := v.text("#preview-h"); !strings.Contains(h, "checked") {
 			t.Fatalf("the preview says %q", h)
 		}
 		v.audit("admin-policy-preview")
-		v.do("publish", chromedp.Click(chromedp.CSS(`button[value=publish]`)), chromedp.WaitVisible(chromedp.CSS(`p.notice#result`)))
+		v.eval(`document.body.dataset.stale = "1"; ""`)
+		v.do("publish", chromedp.Click(chromedp.CSS(`button[value=publish]`)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) p.notice#result`)))
 		got := must[struct {
 			Version int `json:"version"`
 			Policy  struct {
@@ -613,8 +616,8 @@ func TestPortalInAHeadlessBrowser(t *testing.T) {
 		}
 		v.open("/admin/guidance/surg?lang=es")
 		v.audit("admin-guidance-es")
-		v.eval(`(() => { const d = document.querySelector("#document"); const g = JSON.parse(d.value); g.title = "Si sufre racismo en Cirugía"; d.value = JSON.stringify(g, null, 2); return ""; })()`)
-		v.do("publish the new title", chromedp.Click(chromedp.CSS(`button[value=publish]`)), chromedp.WaitVisible(chromedp.CSS(`p.notice#result`)))
+		v.eval(`(() => { const d = document.querySelector("#document"); const g = JSON.parse(d.value); g.title = "Si sufre racismo en Cirugía"; d.value = JSON.stringify(g, null, 2); document.body.dataset.stale = "1"; return ""; })()`)
+		v.do("publish the new title", chromedp.Click(chromedp.CSS(`button[value=publish]`)), chromedp.WaitVisible(chromedp.CSS(`body:not([data-stale]) p.notice#result`)))
 		v.audit("admin-guidance-published-es")
 		v.open("/guidance/surg")
 		if h := v.text("h1"); h != "Si sufre racismo en Cirugía" {
