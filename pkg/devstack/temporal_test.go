@@ -3,6 +3,7 @@ package devstack
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
 )
@@ -20,7 +21,7 @@ func TestTemporalRestartForgetsEarlierMembers(t *testing.T) {
 	if err := first.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	before := memberPorts(t, db)
+	before := members(t, db)
 	if len(before) == 0 {
 		t.Fatal("the first process left no membership rows; the test proves nothing")
 	}
@@ -29,35 +30,38 @@ func TestTemporalRestartForgetsEarlierMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = second.Stop() })
-	for port := range memberPorts(t, db) {
-		if before[port] {
-			t.Errorf("membership row of the earlier process (port %d) survived the restart", port)
+	// Rows are told apart by host id, which each process draws anew: the
+	// second process may well be given the first one's free port.
+	for host := range members(t, db) {
+		if before[host] {
+			t.Errorf("membership row of the earlier process (host %s) survived the restart", host)
 		}
 	}
 }
 
-func memberPorts(t *testing.T, dbFile string) map[int]bool {
+func members(t *testing.T, dbFile string) map[string]bool {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+dbFile+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query("SELECT rpc_port FROM cluster_membership")
+	rows, err := db.Query("SELECT host_id, rpc_port FROM cluster_membership")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	ports := map[int]bool{}
+	hosts := map[string]bool{}
 	for rows.Next() {
-		var p int
-		if err := rows.Scan(&p); err != nil {
+		var host []byte
+		var port int
+		if err := rows.Scan(&host, &port); err != nil {
 			t.Fatal(err)
 		}
-		ports[p] = true
+		hosts[fmt.Sprintf("%x:%d", host, port)] = true
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return ports
+	return hosts
 }
