@@ -208,11 +208,8 @@ func (b *Bus) Start(ctx context.Context, c *Consumer) (*Running, error) {
 			})
 		}
 		for {
-			m, err := msgs.Next()
-			if err != nil {
-				if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-					b.log.Error("consumer stopped", "consumer", c.Name, "error", err)
-				}
+			m, ok := b.next(msgs, c.Name)
+			if !ok {
 				break
 			}
 			work <- m
@@ -442,8 +439,8 @@ func (b *Bus) StartRaw(ctx context.Context, stream string, cfg jetstream.Consume
 	go func() {
 		defer close(r.done)
 		for {
-			m, err := msgs.Next()
-			if err != nil {
+			m, ok := b.next(msgs, cfg.Durable)
+			if !ok {
 				return
 			}
 			if err := h(hctx, m); err != nil {
@@ -460,6 +457,27 @@ func (b *Bus) StartRaw(ctx context.Context, stream string, cfg jetstream.Consume
 		}
 	}()
 	return r, nil
+}
+
+// next is msgs.Next riding out what the iterator reports without closing
+// (a missed heartbeat while a cluster node is lost and its streams change
+// leader): a consumer must not stop for good on it. It reports false only
+// once the iterator is closed (Stop or Drain).
+func (b *Bus) next(msgs jetstream.MessagesContext, consumer string) (jetstream.Msg, bool) {
+	wait := 50 * time.Millisecond
+	for {
+		m, err := msgs.Next()
+		switch {
+		case err == nil:
+			return m, true
+		case errors.Is(err, jetstream.ErrMsgIteratorClosed):
+			return nil, false
+		}
+		b.log.Warn("consumer fetch failed; fetching again", "consumer", consumer, "error", err, "after", wait)
+		// A fault that persists is retried at most every two seconds.
+		time.Sleep(wait)
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // TraceCarrier captures ctx's trace context so that work resumed later (an
