@@ -5,9 +5,14 @@ import (
 	"time"
 )
 
-func TestDeadlineAtFollowsTheLevelsAsTheCaseMoves(t *testing.T) {
+// openEveryDay is a calendar that never closes, so expected clocks are plain dates.
+func openEveryDay() BusinessCalendar {
 	every := []Weekday{Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday}
-	p := Policy{ID: "p", Version: 1, Calendar: BusinessCalendar{TimeZone: "UTC", Workdays: every, Start: "00:00", End: "24:00"}, Levels: []Level{
+	return BusinessCalendar{TimeZone: "UTC", Workdays: every, Start: "00:00", End: "24:00"}
+}
+
+func TestDeadlineAtFollowsTheLevelsAsTheCaseMoves(t *testing.T) {
+	p := Policy{ID: "p", Version: 1, Calendar: openEveryDay(), Levels: []Level{
 		{Name: "lead", Targets: []Target{User("u1")}, Delay: Days(2), Condition: IfNotAcknowledged},
 		{Name: "officer", Targets: []Target{User("u2")}, Delay: Days(3), Condition: IfNotAcknowledged},
 		{Name: "overdue", Targets: []Target{User("u2")}, Delay: Days(30), From: FromAcknowledgment, Condition: IfNotResolved},
@@ -45,8 +50,7 @@ func TestDeadlineAtFollowsTheLevelsAsTheCaseMoves(t *testing.T) {
 }
 
 func TestPromiseAtNamesTheAcknowledgmentThenTheFeedback(t *testing.T) {
-	every := []Weekday{Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday}
-	p := Policy{ID: "p", Version: 1, Calendar: BusinessCalendar{TimeZone: "UTC", Workdays: every, Start: "00:00", End: "24:00"}, Levels: []Level{
+	p := Policy{ID: "p", Version: 1, Calendar: openEveryDay(), Levels: []Level{
 		{Name: "lead", Targets: []Target{User("u1")}, Delay: Days(7), Condition: IfNotAcknowledged},
 		{Name: "officer", Targets: []Target{User("u2")}, Delay: Days(3), Condition: IfNotAcknowledged},
 		{Name: "feedback", Targets: []Target{User("u2")}, Delay: Days(90), From: FromAcknowledgment, Condition: IfNotResolved},

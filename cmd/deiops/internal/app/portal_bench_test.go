@@ -15,6 +15,8 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/server/temporaltest"
+
+	"github.com/deiops/deiops/pkg/testkit"
 )
 
 // BenchmarkPortal measures the portal in a real stack (one process with
@@ -88,34 +90,18 @@ func BenchmarkPortal(b *testing.B) {
 		})
 		officer := s.api.token("off1", "dei_officer")
 		query := "/v1/cases?state=submitted,triaged,assigned,acknowledged,in_progress&sort=due&limit=50"
-		deadline := time.Now().Add(5 * time.Minute)
-		for {
-			var page struct {
-				Total int `json:"total"`
-			}
-			page = must[struct {
+		testkit.Eventually(b, 5*time.Minute, "the queue lists every case", func() bool {
+			page := must[struct {
 				Total int `json:"total"`
 			}](s.api, http.StatusOK, http.MethodGet, query, officer, nil)
-			if page.Total >= open {
-				break
-			}
-			if time.Now().After(deadline) {
-				b.Fatalf("the queue lists %d of %d cases after 5 minutes", page.Total, open)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return page.Total >= open
+		})
 		filled := time.Since(began)
 		tc := ts.GetDefaultClient()
-		for {
+		testkit.Eventually(b, 15*time.Minute, "every case's escalation running", func() bool {
 			n, err := tc.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Namespace: ts.GetDefaultNamespace()})
-			if err == nil && n.GetCount() >= open {
-				break
-			}
-			if time.Now().After(deadline.Add(10 * time.Minute)) {
-				b.Fatalf("%d of %d escalations running after 15 minutes (%v)", n.GetCount(), open, err)
-			}
-			time.Sleep(time.Second)
-		}
+			return err == nil && n.GetCount() >= open
+		})
 		b.Logf("filled %d open cases in %s; every escalation running after %s", open, filled.Round(time.Second), time.Since(began).Round(time.Second))
 		b.Run("api", func(b *testing.B) {
 			lat := make([]time.Duration, b.N)
