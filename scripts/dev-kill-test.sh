@@ -53,6 +53,7 @@ fail() { echo "FAIL: $*" >&2; tail -n 30 "$log" >&2 || true; exit 1; }
 
 # start launches the stack and waits until it files a report.
 start() {
+	[ -s "$log" ] && cat "$log" >>"$work/earlier.log"
 	: >"$log"
 	"$bin" dev --data="$data" >>"$log" 2>&1 &
 	pid=$!
@@ -134,13 +135,32 @@ sent=$(ls "$work/sent" | wc -l)
 bad=$(ls "$work/got" | grep -c '\.bad$' || true)
 [ "$bad" -eq 0 ] || fail "$bad of $sent reports got no 201: $(ls "$work/got" | grep '\.bad$' | head -5)"
 
+# api OUT CURL-ARGS... prints the status of one API call, its body in OUT.
+# The load came from one address at the API's per-client rate limit, so a
+# 429 (or a 503) is waited out as its Retry-After says, then sent again.
+api() {
+	local out=$1 code wait
+	shift
+	for _ in $(seq 60); do
+		code=$(curl -s -o "$out" -D "$out.h" -m 30 -w '%{http_code}' "$@" || true)
+		case "$code" in
+		429|503)
+			wait=$(sed -n 's/^Retry-After: *\([0-9]*\).*/\1/ip' "$out.h" | head -n 1)
+			sleep "${wait:-1}" ;;
+		*) break ;;
+		esac
+	done
+	echo "$code"
+}
+
 # Each key again: the same receipt (one case per key), and the receipt opens its case.
 for f in "$work"/got/*.json; do
 	key=$(basename "$f" .json)
-	again=$(curl -s -m 15 -H 'Content-Type: application/json' -H "Idempotency-Key: $key" \
+	code=$(api "$work/again" -H 'Content-Type: application/json' -H "Idempotency-Key: $key" \
 		--data-binary @"$work/sent/$key.json" "http://$a/v1/reports")
-	[ "$(jq -r .case_id <<<"$again")" = "$(jq -r .case_id "$f")" ] || fail "key $key: the retry answered another case"
-	code=$(curl -s -o /dev/null -m 15 -w '%{http_code}' -H "Deiops-Case-Key: $(jq -r .case_key "$f")" \
+	[ "$code" = 201 ] || fail "key $key: the retry answered $code: $(head -c 300 "$work/again")"
+	[ "$(jq -r .case_id "$work/again")" = "$(jq -r .case_id "$f")" ] || fail "key $key: the retry answered another case"
+	code=$(api "$work/opened" -H "Deiops-Case-Key: $(jq -r .case_key "$f")" \
 		-H "Deiops-Case-Secret: $(jq -r .secret "$f")" "http://$a/v1/anonymous/case")
 	[ "$code" = 200 ] || fail "key $key: its receipt does not open its case ($code)"
 done
@@ -148,20 +168,23 @@ done
 # No orphans: the cases are exactly the receipts; every one escalates.
 token=$("$bin" token --sub off1 --role dei_officer --data="$data")
 cases=$(after=""; while :; do
-	page=$(curl -s -m 30 -H "Authorization: Bearer $token" "http://$a/v1/cases?limit=200&after=$after")
-	jq -r '.cases[].id' <<<"$page"
-	after=$(jq -r '.next // empty' <<<"$page")
+	code=$(api "$work/page" -H "Authorization: Bearer $token" "http://$a/v1/cases?limit=200&after=$after")
+	[ "$code" = 200 ] || { echo "listing cases: $code" >&2; exit 1; }
+	jq -r '.cases[].id' "$work/page"
+	after=$(jq -r '.next // empty' "$work/page")
 	[ -n "$after" ] || break
-done | sort)
+done | sort) || fail "the case list could not be read"
 receipts=$(jq -r .case_id "$work"/got/*.json | sort)
 [ "$cases" = "$receipts" ] || fail "cases and receipts differ: $(diff <(echo "$cases") <(echo "$receipts") | head -10)"
 for id in $cases; do
 	ok=""
 	for _ in $(seq 120); do
-		state=$(curl -s -m 10 -H "Authorization: Bearer $token" "http://$a/v1/cases/$id/escalation" | jq -r '.state.status // .state // empty' 2>/dev/null || true)
-		if [ -n "$state" ] && [ "$state" != "null" ]; then ok=1; break; fi
+		code=$(api "$work/esc" -H "Authorization: Bearer $token" "http://$a/v1/cases/$id/escalation")
+		state=$(jq -r '.state.status // .state // empty' "$work/esc" 2>/dev/null || true)
+		if [ "$code" = 200 ] && [ -n "$state" ] && [ "$state" != "null" ]; then ok=1; break; fi
 		sleep 0.5
 	done
 	[ -n "$ok" ] || fail "case $id has no escalation"
 done
-echo "PASS: $sent reports, $(wc -l <<<"$cases") cases, $kills kills, restarts serving after: ${restarts[*]} s"
+temporal=$(cat "$work/earlier.log" "$log" | sed -n 's/.*Temporal ready (started in \(.*\)).*/\1/p' | tr '\n' ' ')
+echo "PASS: $sent reports, $(wc -l <<<"$cases") cases, $kills kills, restarts serving after: ${restarts[*]} s; the embedded Temporal ready after: $temporal"

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,16 +21,21 @@ func cmdDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// A Temporal that cannot start ends the run with its error.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	start := time.Now()
 	env, err := devenv.Start(ctx, devenv.Options{DataDir: *data})
 	if err != nil {
 		return err
 	}
 	defer env.Stop()
+	t0 := time.Now()
 	a, err := app.New(ctx, app.Options{Config: env.Config, Version: version, LogOutput: stdout, DevIssuer: env.DevIssuer})
 	if err != nil {
 		return err
 	}
+	env.Took = append(env.Took, devenv.Timing{Part: "services", Took: time.Since(t0)})
 	token, err := env.DevIssuer.Mint("dev-admin", []string{"admin", "dei_officer", "resolver", "coordinator", "program_director"}, 8*time.Hour)
 	if err != nil {
 		return err
@@ -47,7 +53,16 @@ func cmdDev(ctx context.Context, args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "deiops dev: seeded the development directory (%d people to sign in as)\n", len(devenv.Personas()))
 		}
 	}()
-	fmt.Fprintf(stdout, `deiops dev is starting (infrastructure up in %s)
+	go func() {
+		took, err := env.TemporalReady(ctx)
+		switch {
+		case err == nil:
+			fmt.Fprintf(stdout, "deiops dev: Temporal ready (started in %s)\n", took.Round(time.Millisecond))
+		case ctx.Err() == nil:
+			stop(fmt.Errorf("embedded temporal: %w", err))
+		}
+	}()
+	fmt.Fprintf(stdout, `deiops dev is starting (infrastructure up in %s: %s)
   Portal       http://%s/   (report a concern; staff sign in with a persona at the dev identity provider)
   Identity     %s   (development OpenID provider: persona picker, no passwords)
   API          http://%s   (OpenAPI: /openapi.json, health: /readyz, metrics: /metrics)
@@ -58,7 +73,13 @@ func cmdDev(ctx context.Context, args []string, stdout io.Writer) error {
   Dev token    %s
   Try          curl -H "Authorization: Bearer $TOKEN" -X POST http://%s/v1/probes
                deiops events tail 'deiops.internal.>'    (with DEIOPS_NATS_URL=%s)
-`, time.Since(start).Round(time.Millisecond), env.HTTPAddr, env.OIDCURL, env.HTTPAddr, env.NATS.URL(), env.Temporal.HostPort(), env.Config.Temporal.Namespace,
+`, time.Since(start).Round(time.Millisecond), env.Timings(), env.HTTPAddr, env.OIDCURL, env.HTTPAddr, env.NATS.URL(), env.Config.Temporal.Address, env.Config.Temporal.Namespace,
 		redis, *data, token, env.HTTPAddr, env.NATS.URL())
-	return a.Run(ctx)
+	if err := a.Run(ctx); err != nil {
+		return err
+	}
+	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }

@@ -110,7 +110,10 @@ type App struct {
 
 	consumers []*bus.Consumer
 	running   []*bus.Running
-	workers   []worker.Worker
+	// workers builds each target's Temporal worker. The SDK remembers a
+	// worker's first Start, error included, so a start that failed (a
+	// Temporal not yet serving) is retried with a freshly built worker.
+	workers []func() worker.Worker
 
 	workersMu    sync.Mutex
 	started      []worker.Worker
@@ -232,7 +235,10 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 
 	health := httpapi.NewHealth(3 * time.Second)
 	health.Add("nats", a.bus.Check)
-	health.Add("temporal", func(ctx context.Context) error { return orchestration.Check(ctx, a.temporal) })
+	// Without Temporal, intake keeps accepting (escalations start once it
+	// is back) and escalation reads answer 503 with Retry-After; an outage
+	// of it must not take every replica out of service, so it degrades.
+	health.AddOptional("temporal", func(ctx context.Context) error { return orchestration.Check(ctx, a.temporal) })
 	if a.redis != nil {
 		health.AddOptional("redis", func(ctx context.Context) error { return a.redis.Ping(ctx).Err() })
 	}
@@ -261,10 +267,12 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 		pt := probe.ForTarget(t.Name(), a.deps)
 		a.consumers = append(a.consumers, pt.Consumer())
 		a.consumers = append(a.consumers, t.Consumers()...)
-		w := orchestration.NewWorker(a.temporal, a.deps.TaskQueue(t.Name()), worker.Options{})
-		pt.Register(w)
-		t.Register(w)
-		a.workers = append(a.workers, w)
+		a.workers = append(a.workers, func() worker.Worker {
+			w := orchestration.NewWorker(a.temporal, a.deps.TaskQueue(t.Name()), worker.Options{})
+			pt.Register(w)
+			t.Register(w)
+			return w
+		})
 	}
 	return a, nil
 }
@@ -372,21 +380,28 @@ func (a *App) Run(ctx context.Context) error {
 	return nil
 }
 
-// startWorkers starts every Temporal worker, retrying each until it
-// starts or ctx ends.
+// startWorkers starts every Temporal worker once Temporal serves,
+// retrying each until it starts or ctx ends. The wait between attempts
+// stays short (a health check every few seconds at most), so workers join
+// within seconds of a Temporal that comes up late or comes back.
 func (a *App) startWorkers(ctx context.Context) {
 	ctx, a.stopStarting = context.WithCancel(ctx)
 	a.workersDone = make(chan struct{})
 	go func() {
 		defer close(a.workersDone)
-		for _, w := range a.workers {
-			for delay := time.Second; ; delay = min(2*delay, 30*time.Second) {
-				err := w.Start()
+		for _, build := range a.workers {
+			for delay := 250 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+				cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+				err := orchestration.Check(cctx, a.temporal)
+				cancel()
 				if err == nil {
-					a.workersMu.Lock()
-					a.started = append(a.started, w)
-					a.workersMu.Unlock()
-					break
+					w := build()
+					if err = w.Start(); err == nil {
+						a.workersMu.Lock()
+						a.started = append(a.started, w)
+						a.workersMu.Unlock()
+						break
+					}
 				}
 				a.log.Warn("temporal worker not started; retrying", "error", err, "retry_in", delay)
 				t := time.NewTimer(delay)

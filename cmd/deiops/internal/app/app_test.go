@@ -1,11 +1,13 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -104,13 +106,14 @@ func TestProbeIsOneTraceAcrossHTTPBusAndTemporal(t *testing.T) {
 		}
 	})
 	base := "http://" + a.Addr()
-	testkit.Eventually(t, 60*time.Second, "readyz", func() bool {
+	testkit.Eventually(t, 60*time.Second, "readyz with every dependency ok", func() bool {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			return false
 		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK && !bytes.Contains(body, []byte(`"degraded"`))
 	})
 
 	// The process serves the same document as the one committed for its targets.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -277,7 +278,11 @@ func listByID(id string) *workflowservice.ListWorkflowExecutionsRequest {
 }
 
 // TestServesBeforeTemporalIsReachable starts a process whose Temporal
-// does not answer: it serves, takes reports, and says it is not ready.
+// does not answer: it serves, takes reports, and stays ready with
+// Temporal reported as degraded (an outage of it must not take every
+// replica out of service). When Temporal comes up, the workers join
+// within seconds and the report's escalation answers (a query is answered
+// by a worker, so this fails while none runs).
 func TestServesBeforeTemporalIsReachable(t *testing.T) {
 	ns := testkit.NATS(t)
 	rd := testkit.Redis(t)
@@ -289,8 +294,38 @@ func TestServesBeforeTemporalIsReachable(t *testing.T) {
 	p := start(t, cfg, dev)
 	a := api{t: t, base: p.base, dev: dev}
 	importHospital(t, a)
-	must[receipt](a, http.StatusCreated, http.MethodPost, "/v1/reports", "", anonymousReport("no temporal"))
-	if code, body := a.call(http.MethodGet, "/readyz", "", nil); code != http.StatusServiceUnavailable {
-		t.Errorf("/readyz without Temporal: %d %s", code, body)
+	rc := must[receipt](a, http.StatusCreated, http.MethodPost, "/v1/reports", "", anonymousReport("no temporal"))
+	code, body := a.call(http.MethodGet, "/readyz", "", nil)
+	var rep struct {
+		Status string `json:"status"`
+		Checks map[string]struct {
+			Status string `json:"status"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal(body, &rep); err != nil || code != http.StatusOK || rep.Checks["temporal"].Status != "degraded" || rep.Checks["nats"].Status != "ok" {
+		t.Errorf("/readyz without Temporal: %d %s; want 200, temporal degraded, nats ok", code, body)
+	}
+	// Long enough for the workers' first start attempts to have failed.
+	officer := a.token("off1", "dei_officer")
+	testkit.Eventually(t, 30*time.Second, "escalation reads refused with Retry-After", func() bool {
+		code, _ := a.call(http.MethodGet, "/v1/cases/"+rc.CaseID+"/escalation", officer, nil)
+		return code == http.StatusServiceUnavailable
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ts, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Port: port, DBFile: filepath.Join(t.TempDir(), "temporal.db")})
+	if err != nil {
+		t.Fatalf("start temporal: %v", err)
+	}
+	defer func() { _ = ts.Stop() }()
+	up := time.Now()
+	testkit.Eventually(t, 60*time.Second, "the escalation answers once Temporal is up", func() bool {
+		code, _ := a.call(http.MethodGet, "/v1/cases/"+rc.CaseID+"/escalation", officer, nil)
+		return code == http.StatusOK
+	})
+	t.Logf("escalation answered %s after Temporal came up", time.Since(up).Round(time.Millisecond))
+	code, body = a.call(http.MethodGet, "/readyz", "", nil)
+	if code != http.StatusOK || strings.Contains(string(body), `"degraded"`) {
+		t.Errorf("/readyz with Temporal back: %d %s; want every check ok", code, body)
 	}
 }

@@ -42,13 +42,58 @@ type Env struct {
 	Config    config.Config
 	DevIssuer *auth.DevIssuer
 	NATS      *devstack.NATSServer
-	Temporal  *devstack.TemporalServer
 	Redis     *devstack.RedisServer // nil when DEIOPS_REDIS_URL is set
 	HTTPAddr  string
 	// OIDCURL is the development OpenID provider (the dev issuer served
 	// with a persona picker); the portal signs in there.
 	OIDCURL string
-	oidc    *http.Server
+	// Took is how long each part took to start, in start order: what a
+	// slow restart is read from.
+	Took     []Timing
+	oidc     *http.Server
+	temporal *temporalStart
+}
+
+// temporalStart is the embedded Temporal server coming up in the
+// background. After a kill -9 under load its recovery takes seconds (it
+// replays the tasks the dead process left while its system workers start,
+// all on one SQLite file); the API serves meanwhile, as it does whenever
+// Temporal is unreachable, and escalations start once it is up.
+type temporalStart struct {
+	done chan struct{} // closed once srv and err are set
+	srv  *devstack.TemporalServer
+	err  error
+	took time.Duration
+}
+
+// TemporalReady waits until the embedded Temporal server answers and
+// returns how long it took to start, or why it did not.
+func (e *Env) TemporalReady(ctx context.Context) (time.Duration, error) {
+	select {
+	case <-e.temporal.done:
+		return e.temporal.took, e.temporal.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Timing is one part's start time.
+type Timing struct {
+	Part string
+	Took time.Duration
+}
+
+// Timings renders the start times as "nats 28ms, services 572ms".
+func (e *Env) Timings() string {
+	parts := make([]string, len(e.Took))
+	for i, t := range e.Took {
+		parts[i] = t.Part + " " + t.Took.Round(time.Millisecond).String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (e *Env) took(part string, since time.Time) {
+	e.Took = append(e.Took, Timing{part, time.Since(since)})
 }
 
 type secrets struct {
@@ -103,6 +148,7 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 		return nil, err
 	}
 	used.NATS = np
+	t0 := time.Now()
 	if e.NATS, err = devstack.StartNATS(devstack.NATSOptions{Host: host, Port: np, StoreDir: filepath.Join(o.DataDir, "nats")}); err != nil {
 		return nil, err
 	}
@@ -111,11 +157,17 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 		return nil, err
 	}
 	used.Temporal = tp
-	if e.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
-		Host: host, Port: tp, DBFile: filepath.Join(o.DataDir, "temporal.sqlite"), Namespace: cfg.Temporal.Namespace,
-	}); err != nil {
-		return nil, err
-	}
+	e.took("nats", t0)
+	ts := &temporalStart{done: make(chan struct{})}
+	e.temporal = ts
+	go func() {
+		defer close(ts.done)
+		began := time.Now()
+		ts.srv, ts.err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
+			Host: host, Port: tp, DBFile: filepath.Join(o.DataDir, "temporal.sqlite"), Namespace: cfg.Temporal.Namespace,
+		})
+		ts.took = time.Since(began)
+	}()
 	if cfg.Redis.URL == "" {
 		rp, err := pickPort(host, last.Redis, o.RedisPort)
 		if err != nil {
@@ -154,7 +206,7 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 		return nil, err
 	}
 	cfg.NATS.URL = e.NATS.URL()
-	cfg.Temporal.Address = e.Temporal.HostPort()
+	cfg.Temporal.Address = net.JoinHostPort(host, strconv.Itoa(tp))
 	cfg.HTTPAddr = e.HTTPAddr
 	cfg.HTTP.PublicURL = "http://" + e.HTTPAddr
 	if cfg.Crypto.Keyring == "" {
@@ -264,9 +316,14 @@ func (e *Env) Stop() {
 		_ = e.oidc.Close()
 		e.oidc = nil
 	}
-	if e.Temporal != nil {
-		_ = e.Temporal.Stop()
-		e.Temporal = nil
+	if e.temporal != nil {
+		// A Temporal server stopped while it starts can panic in its
+		// membership ring; it stops once its start has ended.
+		<-e.temporal.done
+		if e.temporal.srv != nil {
+			_ = e.temporal.srv.Stop()
+		}
+		e.temporal = nil
 	}
 	if e.Redis != nil {
 		e.Redis.Stop()

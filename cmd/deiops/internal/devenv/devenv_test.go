@@ -1,9 +1,11 @@
 package devenv_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -56,15 +58,19 @@ func start(t *testing.T, dir string) running {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	testkit.Eventually(t, 60*time.Second, "/readyz", func() bool {
+	if _, err := env.TemporalReady(ctx); err != nil {
+		t.Fatalf("embedded temporal: %v", err)
+	}
+	testkit.Eventually(t, 60*time.Second, "/readyz with every dependency ok", func() bool {
 		resp, err := http.Get("http://" + env.HTTPAddr + "/readyz")
 		if err != nil {
 			return false
 		}
 		defer resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK && !bytes.Contains(body, []byte(`"degraded"`))
 	})
-	t.Logf("dev stack ready in %s (api %s, nats %s, temporal %s)", time.Since(began).Round(time.Millisecond), env.HTTPAddr, env.NATS.URL(), env.Temporal.HostPort())
+	t.Logf("dev stack ready in %s (api %s, nats %s, temporal %s)", time.Since(began).Round(time.Millisecond), env.HTTPAddr, env.NATS.URL(), env.Config.Temporal.Address)
 	var once bool
 	r := running{env: env, stop: func() time.Duration {
 		if once {
@@ -91,7 +97,7 @@ func TestDevStackStartsOnTakenPortsAndKeepsDataAcrossRestart(t *testing.T) {
 
 	first := start(t, dir)
 	for _, p := range []string{":4222", ":7233", ":8080"} {
-		if first.env.NATS.URL() == "nats://127.0.0.1"+p || first.env.Temporal.HostPort() == "127.0.0.1"+p || first.env.HTTPAddr == "127.0.0.1"+p {
+		if first.env.NATS.URL() == "nats://127.0.0.1"+p || first.env.Config.Temporal.Address == "127.0.0.1"+p || first.env.HTTPAddr == "127.0.0.1"+p {
 			t.Fatalf("dev stack bound a port the test holds: %s", p)
 		}
 	}
@@ -112,7 +118,7 @@ func TestDevStackStartsOnTakenPortsAndKeepsDataAcrossRestart(t *testing.T) {
 		t.Fatalf("probe: %d", resp.StatusCode)
 	}
 	wfID := "probe-" + acc.ProbeID + "-resolution"
-	tc, err := client.Dial(client.Options{HostPort: first.env.Temporal.HostPort(), Namespace: first.env.Config.Temporal.Namespace})
+	tc, err := client.Dial(client.Options{HostPort: first.env.Config.Temporal.Address, Namespace: first.env.Config.Temporal.Namespace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +148,7 @@ func TestDevStackStartsOnTakenPortsAndKeepsDataAcrossRestart(t *testing.T) {
 	if got := streamCount(t, second.env.Config.NATS.URL, "DEI_PLATFORM_INTERNAL"); got < events {
 		t.Fatalf("after restart the stream holds %d events, had %d", got, events)
 	}
-	tc, err = client.Dial(client.Options{HostPort: second.env.Temporal.HostPort(), Namespace: second.env.Config.Temporal.Namespace})
+	tc, err = client.Dial(client.Options{HostPort: second.env.Config.Temporal.Address, Namespace: second.env.Config.Temporal.Namespace})
 	if err != nil {
 		t.Fatal(err)
 	}
