@@ -30,12 +30,10 @@ func cmdDev(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer env.Stop()
-	t0 := time.Now()
 	a, err := app.New(ctx, app.Options{Config: env.Config, Version: version, LogOutput: stdout, DevIssuer: env.DevIssuer})
 	if err != nil {
 		return err
 	}
-	env.Took = append(env.Took, devenv.Timing{Part: "services", Took: time.Since(t0)})
 	token, err := env.DevIssuer.Mint("dev-admin", []string{"admin", "dei_officer", "resolver", "coordinator", "program_director"}, 8*time.Hour)
 	if err != nil {
 		return err
@@ -62,7 +60,7 @@ func cmdDev(ctx context.Context, args []string, stdout io.Writer) error {
 			stop(fmt.Errorf("embedded temporal: %w", err))
 		}
 	}()
-	fmt.Fprintf(stdout, `deiops dev is starting (infrastructure up in %s: %s)
+	fmt.Fprintf(stdout, `deiops dev is starting (infrastructure up in %s)
   Portal       http://%s/   (report a concern; staff sign in with a persona at the dev identity provider)
   Identity     %s   (development OpenID provider: persona picker, no passwords)
   API          http://%s   (OpenAPI: /openapi.json, health: /readyz, metrics: /metrics)
@@ -73,7 +71,7 @@ func cmdDev(ctx context.Context, args []string, stdout io.Writer) error {
   Dev token    %s
   Try          curl -H "Authorization: Bearer $TOKEN" -X POST http://%s/v1/probes
                deiops events tail 'deiops.internal.>'    (with DEIOPS_NATS_URL=%s)
-`, time.Since(start).Round(time.Millisecond), env.Timings(), env.HTTPAddr, env.OIDCURL, env.HTTPAddr, env.NATS.URL(), env.Config.Temporal.Address, env.Config.Temporal.Namespace,
+`, time.Since(start).Round(time.Millisecond), env.HTTPAddr, env.OIDCURL, env.HTTPAddr, env.NATS.URL(), env.Config.Temporal.Address, env.Config.Temporal.Namespace,
 		redis, *data, token, env.HTTPAddr, env.NATS.URL())
 	if err := a.Run(ctx); err != nil {
 		return err

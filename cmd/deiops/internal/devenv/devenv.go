@@ -46,10 +46,7 @@ type Env struct {
 	HTTPAddr  string
 	// OIDCURL is the development OpenID provider (the dev issuer served
 	// with a persona picker); the portal signs in there.
-	OIDCURL string
-	// Took is how long each part took to start, in start order: what a
-	// slow restart is read from.
-	Took     []Timing
+	OIDCURL  string
 	oidc     *http.Server
 	temporal *temporalStart
 }
@@ -75,25 +72,6 @@ func (e *Env) TemporalReady(ctx context.Context) (time.Duration, error) {
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
-}
-
-// Timing is one part's start time.
-type Timing struct {
-	Part string
-	Took time.Duration
-}
-
-// Timings renders the start times as "nats 28ms, services 572ms".
-func (e *Env) Timings() string {
-	parts := make([]string, len(e.Took))
-	for i, t := range e.Took {
-		parts[i] = t.Part + " " + t.Took.Round(time.Millisecond).String()
-	}
-	return strings.Join(parts, ", ")
-}
-
-func (e *Env) took(part string, since time.Time) {
-	e.Took = append(e.Took, Timing{part, time.Since(since)})
 }
 
 type secrets struct {
@@ -148,7 +126,6 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 		return nil, err
 	}
 	used.NATS = np
-	t0 := time.Now()
 	if e.NATS, err = devstack.StartNATS(devstack.NATSOptions{Host: host, Port: np, StoreDir: filepath.Join(o.DataDir, "nats")}); err != nil {
 		return nil, err
 	}
@@ -157,7 +134,6 @@ func Start(ctx context.Context, o Options) (e *Env, err error) {
 		return nil, err
 	}
 	used.Temporal = tp
-	e.took("nats", t0)
 	ts := &temporalStart{done: make(chan struct{})}
 	e.temporal = ts
 	go func() {
