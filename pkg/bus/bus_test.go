@@ -258,7 +258,7 @@ func TestPoisonAndMalformedMessagesAreDeadLetteredAndConsumerContinues(t *testin
 		"a2": "unsupported ce-specversion",
 		"a3": "not valid JSON",
 		"a4": "no handler for event type",
-		"a5": "cannot unmarshal",
+		"a5": `does not fit its schema at "/n"`,
 		"a6": "rejected by rule",
 		"a7": "gave up after 3 deliveries",
 	}

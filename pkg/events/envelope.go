@@ -363,8 +363,10 @@ func Unmarshal[T any](e Envelope) (T, error) {
 	var v T
 	if err := jsonv2.Unmarshal(e.Data, &v); err != nil {
 		var semantic *jsonv2.SemanticError
-		if errors.As(err, &semantic) && semantic.Err == nil {
-			return v, fmt.Errorf("%w: data of %s: %v", ErrMalformed, e.Type, err)
+		if errors.As(err, &semantic) {
+			// The library's own wording changes between versions; the
+			// reason integrators read in dead letters must not.
+			return v, fmt.Errorf("%w: data of %s does not fit its schema at %q: %v", ErrMalformed, e.Type, string(semantic.JSONPointer), err)
 		}
 		var syntax *jsontext.SyntacticError
 		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {

@@ -86,6 +86,7 @@ func (v *view[T]) watch(ctx context.Context) (loaded bool, err error) {
 		}
 	}()
 	initial := map[string]T{}
+	var unreadable []string // initial keys whose latest version cannot be read
 	var initialRev uint64
 	for {
 		var e jetstream.KeyValueEntry
@@ -99,13 +100,14 @@ func (v *view[T]) watch(ctx context.Context) (loaded bool, err error) {
 		case !open:
 			return loaded, fmt.Errorf("watch %s: closed", v.bucket)
 		case e == nil: // every initial value has arrived
-			v.replace(initial, initialRev)
-			initial, loaded = nil, true
+			v.replace(initial, unreadable, initialRev)
+			initial, unreadable, loaded = nil, nil, true
 		case !loaded:
 			initialRev = max(initialRev, e.Revision())
 			if e.Operation() == jetstream.KeyValuePut {
 				if val, err := v.decode(e.Key(), e.Value()); err != nil {
 					v.unreadable(ctx, e, err)
+					unreadable = append(unreadable, e.Key())
 				} else {
 					initial[e.Key()] = val
 				}
@@ -116,10 +118,17 @@ func (v *view[T]) watch(ctx context.Context) (loaded bool, err error) {
 	}
 }
 
-// replace installs a complete load of the bucket.
-func (v *view[T]) replace(vals map[string]T, rev uint64) {
+// replace installs a complete load of the bucket. A key whose latest
+// version is unreadable keeps the version the view already held, as a live
+// update does, so a reopened watch does not drop a person it had.
+func (v *view[T]) replace(vals map[string]T, unreadable []string, rev uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	for _, k := range unreadable {
+		if old, ok := v.vals[k]; ok {
+			vals[k] = old
+		}
+	}
 	if !v.ready || !v.same(vals) {
 		v.bump()
 	}
