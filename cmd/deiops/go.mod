@@ -21,7 +21,10 @@ require (
 	google.golang.org/protobuf v1.36.11
 )
 
-require github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+require (
+	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/google/btree v1.1.3 // indirect
+)
 
 require (
 	cel.dev/expr v0.25.2 // indirect

@@ -72,6 +72,16 @@ func openAPIOperation(op Operation) map[string]any {
 			"name": name, "in": "path", "required": true, "schema": map[string]any{"type": "string"},
 		})
 	}
+	for _, q := range op.Query {
+		schema := map[string]any{"type": "string"}
+		if q.Integer {
+			schema = map[string]any{"type": "integer", "minimum": q.Min, "maximum": q.Max}
+		}
+		if len(q.Enum) > 0 {
+			schema["enum"] = q.Enum
+		}
+		params = append(params, map[string]any{"name": q.Name, "in": "query", "required": false, "description": q.Description, "schema": schema})
+	}
 	if op.Method == http.MethodPost {
 		params = append(params, map[string]any{
 			"name": IdempotencyKeyHeader, "in": "header", "required": false,

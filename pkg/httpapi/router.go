@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/deiops/deiops/pkg/caller"
+	"github.com/deiops/deiops/pkg/page"
 )
 
 // Operation describes one route for both the mux and the OpenAPI document,
@@ -19,6 +21,8 @@ type Operation struct {
 	Summary     string   // one line
 	Description string   // optional, longer
 	Tags        []string // groups in the rendered docs
+	// Query documents the query parameters the route reads.
+	Query []QueryParam
 	// Request is the zero value of the JSON body type, nil when there is none.
 	Request any
 	// Responses maps each success or documented error status to the zero
@@ -38,6 +42,20 @@ type Operation struct {
 	// first result. The idempotency store is then only the fast path, and
 	// the route keeps serving while that store is unreachable.
 	Idempotent bool
+}
+
+// QueryParam is one documented query parameter.
+type QueryParam struct {
+	Name, Description string
+	Enum              []string // the values allowed, when they are a closed set
+	Integer           bool     // a number, Min..Max
+	Min, Max          int
+}
+
+// PageParams are the query parameters of every paged list (pkg/page).
+var PageParams = []QueryParam{
+	{Name: "limit", Description: "Page size (default " + strconv.Itoa(page.DefaultLimit) + ")", Integer: true, Min: 1, Max: page.MaxLimit},
+	{Name: "after", Description: "The previous page's next cursor; absent for the first page"},
 }
 
 func (op Operation) pattern() string { return op.Method + " " + op.Path }

@@ -117,7 +117,9 @@ func BenchmarkAssignCohort(b *testing.B) {
 		// overdue, with an event each, and notifies everyone.
 		st := w.svc.Stores()
 		var notified atomic.Int64
-		late := app.New(app.Options{Campaigns: st.Campaigns, Reach: st.Reach, Statements: st.Statements, Versions: st.Versions,
+		idx, follower := st.TrainingReadModel(nil)
+		go follower.Run(b.Context())
+		late := app.New(app.Options{TrainingIndex: idx, SyncTrainings: follower.Sync, Campaigns: st.Campaigns, Reach: st.Reach, Statements: st.Statements, Versions: st.Versions,
 			Attestations: st.Attestations, Modules: st.Modules, Assignments: st.Assignments, Trainings: st.Trainings, Ingest: st.Ingest,
 			Waves: st.Waves, Directory: w.dir, PublicURL: "https://deiops.example.org",
 			Now: func() time.Time { return as.DueAt().Add(48 * time.Hour) }, Publish: w.publish,

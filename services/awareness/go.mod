@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/deiops/deiops/pkg v0.0.0
 	github.com/deiops/deiops/workflows v0.0.0
+	github.com/google/btree v1.1.3
 	github.com/nats-io/nats.go v1.55.0
 	go.temporal.io/api v1.63.5
 	go.temporal.io/sdk v1.50.0

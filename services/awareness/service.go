@@ -107,10 +107,13 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.stores = st
 	s.bg.Track(relays...)
+	trainings, follower := st.TrainingReadModel(d.Logger)
+	s.bg.Go(ctx, follower.Run)
 	b := d.Bus
 	s.app = app.New(app.Options{
 		Campaigns: st.Campaigns, Reach: st.Reach, Statements: st.Statements, Versions: st.Versions, Attestations: st.Attestations,
-		Modules: st.Modules, Assignments: st.Assignments, Trainings: st.Trainings, Ingest: st.Ingest, Waves: st.Waves,
+		Modules: st.Modules, Assignments: st.Assignments, Trainings: st.Trainings,
+		TrainingIndex: trainings, SyncTrainings: follower.Sync, Ingest: st.Ingest, Waves: st.Waves,
 		Directory: d.Directory, FollowUps: s.fu, PublicURL: d.Config.HTTP.PublicURL, MinCellSize: d.Config.Privacy.MinCellSize,
 		Logger: d.Logger,
 		Notify: func(ctx context.Context, r notify.Requested) error {

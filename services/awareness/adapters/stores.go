@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -157,6 +158,13 @@ func (s *Stores) Relays(ctx context.Context) ([]*bus.Running, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// TrainingReadModel returns the read model of the trainings bucket and
+// the follower that keeps it current (run it for as long as it is used).
+func (s *Stores) TrainingReadModel(log *slog.Logger) (*app.TrainingIndex, *store.Follower[domain.Training]) {
+	idx := app.NewTrainingIndex()
+	return idx, store.NewFollower(s.Trainings.Repo, store.Sink[domain.Training](idx), log)
 }
 
 // trainingCodec keeps an exemption's reason sealed (it may say why a

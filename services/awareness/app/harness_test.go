@@ -153,9 +153,12 @@ func newEnv(t *testing.T) *env {
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	idx, follower := st.TrainingReadModel(nil)
+	go follower.Run(t.Context())
 	e.app = app.New(app.Options{
 		Campaigns: st.Campaigns, Reach: st.Reach, Statements: st.Statements, Versions: st.Versions, Attestations: st.Attestations,
 		Modules: st.Modules, Assignments: st.Assignments, Trainings: st.Trainings, Ingest: st.Ingest, Waves: st.Waves,
+		TrainingIndex: idx, SyncTrainings: follower.Sync,
 		Directory: e.dir, PublicURL: "https://deiops.example.org", MinCellSize: 3, Now: c.Now, Parallel: 16,
 		Publish: func(ctx context.Context, id, subject string, ev events.Event) error {
 			env, err := events.New(ev, b.Source(), subject, b.Now())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/directory"
+	"github.com/deiops/deiops/pkg/page"
 	"github.com/deiops/deiops/services/awareness/domain"
 )
 
@@ -114,35 +115,16 @@ func (s *Service) TrainingReport(ctx context.Context, a caller.Actor, assignment
 	if err != nil {
 		return Report{}, err
 	}
-	ts, err := s.trainings(ctx, assignmentID)
-	if err != nil {
+	if err := s.syncTrainings(ctx); err != nil {
 		return Report{}, err
 	}
-	now := s.now()
 	r := Report{Subject: assignmentID, By: by, Total: ReportRow{Group: "total"}}
-	groups := map[string]*ReportRow{}
-	for _, t := range ts {
-		if t.Status() == domain.StatusRemoved || t.Cycle() != as.Cycle() {
-			continue
-		}
-		p, _ := d.Get(t.PersonID())
-		g := groupOf(p, by)
-		row := groups[g]
-		if row == nil {
-			row = &ReportRow{Group: g}
-			groups[g] = row
-		}
-		for _, rr := range []*ReportRow{row, &r.Total} {
-			rr.People++
-			switch t.Effective(now) {
-			case domain.StatusCompleted:
-				rr.Completed++
-			case domain.StatusExempt:
-				rr.Exempt++
-			case domain.StatusOverdue:
-				rr.Overdue++
-			}
-		}
+	groups := s.o.TrainingIndex.report(assignmentID, by, as.Cycle(), d, s.now())
+	for _, row := range groups {
+		r.Total.People += row.People
+		r.Total.Completed += row.Completed
+		r.Total.Exempt += row.Exempt
+		r.Total.Overdue += row.Overdue
 	}
 	s.finish(&r, groups)
 	return r, nil
@@ -203,21 +185,17 @@ type OverdueItem struct {
 	DaysOverdue  int
 }
 
-// MyReportsOverdue lists the overdue items of the people who report to
-// the actor (directly or not): a supervisor's own list, never anyone else's.
-func (s *Service) MyReportsOverdue(ctx context.Context, a caller.Actor) ([]OverdueItem, error) {
-	ts, err := s.TeamTrainings(ctx, a)
-	if err != nil {
-		return nil, err
-	}
+// MyReportsOverdue lists one page, by due date, of the overdue items of
+// the people who report to the actor (directly or not): a supervisor's own
+// list, never anyone else's.
+func (s *Service) MyReportsOverdue(ctx context.Context, a caller.Actor, q TeamQuery) (page.Page[OverdueItem], error) {
 	now := s.now()
-	var out []OverdueItem
-	for _, t := range ts {
-		if t.Effective(now) != domain.StatusOverdue {
-			continue
-		}
-		out = append(out, OverdueItem{PersonID: t.PersonID(), AssignmentID: t.AssignmentID(), ModuleID: t.ModuleID(), Cycle: t.Cycle(),
+	// Nothing due from now on is overdue yet.
+	ts, err := s.team(ctx, a, q, now, func(t *domain.Training) bool { return t.Effective(now) == domain.StatusOverdue })
+	out := page.Page[OverdueItem]{Next: ts.Next, Items: make([]OverdueItem, 0, len(ts.Items))}
+	for _, t := range ts.Items {
+		out.Items = append(out.Items, OverdueItem{PersonID: t.PersonID(), AssignmentID: t.AssignmentID(), ModuleID: t.ModuleID(), Cycle: t.Cycle(),
 			DueAt: t.DueAt(), DaysOverdue: int(now.Sub(t.DueAt()) / domain.Day)})
 	}
-	return out, nil
+	return out, err
 }

@@ -94,10 +94,15 @@ type Options struct {
 	Modules      Store[domain.Module]
 	Assignments  Store[domain.Assignment]
 	Trainings    Store[domain.Training]
-	Ingest       Store[Ingested]
-	Waves        Store[Wave]
-	Directory    Directory
-	FollowUps    FollowUps
+	// TrainingIndex is the read model of Trainings, kept current by a
+	// follower of the bucket; SyncTrainings waits until it holds every
+	// write made before the call.
+	TrainingIndex *TrainingIndex
+	SyncTrainings func(ctx context.Context) error
+	Ingest        Store[Ingested]
+	Waves         Store[Wave]
+	Directory     Directory
+	FollowUps     FollowUps
 	// Notify publishes a notification request.
 	Notify func(ctx context.Context, r notify.Requested) error
 	// Publish publishes an event with a given id (JetStream stores an id

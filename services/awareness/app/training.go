@@ -5,10 +5,12 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/events"
+	"github.com/deiops/deiops/pkg/page"
 	"github.com/deiops/deiops/pkg/store"
 	"github.com/deiops/deiops/services/awareness/contract"
 	"github.com/deiops/deiops/services/awareness/domain"
@@ -194,24 +196,54 @@ func (s *Service) Assignments(ctx context.Context, a caller.Actor) ([]*domain.As
 	return out, err
 }
 
-// trainings lists the records of an assignment.
+// trainings lists the records of an assignment, by person.
 func (s *Service) trainings(ctx context.Context, assignmentID string) ([]*domain.Training, error) {
-	var out []*domain.Training
-	err := s.o.Trainings.Scan(ctx, Key(assignmentID)+".*", func(_ string, t *domain.Training) error {
-		out = append(out, t)
-		return nil
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].PersonID() < out[j].PersonID() })
-	return out, err
-}
-
-// AssignmentPeople lists an assignment's people and their status (managers).
-func (s *Service) AssignmentPeople(ctx context.Context, a caller.Actor, id string) ([]*domain.Training, error) {
-	if _, err := s.Assignment(ctx, a, id); err != nil {
+	if err := s.syncTrainings(ctx); err != nil {
 		return nil, err
 	}
-	return s.trainings(ctx, id)
+	var out []*domain.Training
+	s.o.TrainingIndex.eachOfAssignment(assignmentID, func(t *domain.Training) { out = append(out, t) })
+	return out, nil
 }
+
+// AssignmentPeople lists one page of an assignment's people and their
+// status, by person id (managers).
+func (s *Service) AssignmentPeople(ctx context.Context, a caller.Actor, id string, q TrainingPeopleQuery) (page.Page[*domain.Training], error) {
+	limit, err := limitOf(q.Limit)
+	if err != nil {
+		return page.Page[*domain.Training]{}, err
+	}
+	var keep func(*domain.Training) bool
+	if q.Status != "" {
+		if !slices.Contains(trainingStatuses, domain.Status(q.Status)) {
+			return page.Page[*domain.Training]{}, unprocessable("unknown status", "status", "must be one of "+statusList())
+		}
+		now := s.now()
+		keep = func(t *domain.Training) bool { return string(t.Effective(now)) == q.Status }
+	}
+	if _, err := s.Assignment(ctx, a, id); err != nil {
+		return page.Page[*domain.Training]{}, err
+	}
+	if err := s.syncTrainings(ctx); err != nil {
+		return page.Page[*domain.Training]{}, err
+	}
+	return s.o.TrainingIndex.assignmentPage(id, q.After, limit, keep)
+}
+
+// trainingStatuses are the statuses a list can be filtered by.
+var trainingStatuses = []domain.Status{domain.StatusAssigned, domain.StatusInProgress, domain.StatusOverdue,
+	domain.StatusCompleted, domain.StatusExempt, domain.StatusRemoved}
+
+// TrainingStatusNames are the statuses a list can be filtered by.
+func TrainingStatusNames() []string {
+	var out []string
+	for _, st := range trainingStatuses {
+		out = append(out, string(st))
+	}
+	return out
+}
+
+func statusList() string { return strings.Join(TrainingStatusNames(), ", ") }
 
 // Exempt exempts a person from the current cycle of an assignment.
 func (s *Service) Exempt(ctx context.Context, a caller.Actor, assignmentID, person, reason string) (*domain.Training, error) {
@@ -234,21 +266,12 @@ func (s *Service) Exempt(ctx context.Context, a caller.Actor, assignmentID, pers
 	return out, notFound(err)
 }
 
-// MyTrainings lists the actor's own training records.
+// MyTrainings lists the actor's own training records, by due date.
 func (s *Service) MyTrainings(ctx context.Context, a caller.Actor) ([]*domain.Training, error) {
-	return s.personTrainings(ctx, a.ID)
-}
-
-func (s *Service) personTrainings(ctx context.Context, person string) ([]*domain.Training, error) {
-	var out []*domain.Training
-	err := s.o.Trainings.Scan(ctx, "*."+Key(person), func(_ string, t *domain.Training) error {
-		if t.Status() != domain.StatusRemoved {
-			out = append(out, t)
-		}
-		return nil
-	})
-	sort.Slice(out, func(i, j int) bool { return out[i].DueAt().Before(out[j].DueAt()) })
-	return out, err
+	if err := s.syncTrainings(ctx); err != nil {
+		return nil, err
+	}
+	return s.o.TrainingIndex.personRecords(a.ID), nil
 }
 
 // StartTraining marks the actor's training in progress.
@@ -262,28 +285,26 @@ func (s *Service) StartTraining(ctx context.Context, a caller.Actor, assignmentI
 	return out, notFound(err)
 }
 
-// TeamTrainings lists the training records of the people who report to
-// the actor, directly or not (supervisors and department leads).
-func (s *Service) TeamTrainings(ctx context.Context, a caller.Actor) ([]*domain.Training, error) {
+// TeamTrainings lists one page, by due date, of the training records of
+// the active people who report to the actor, directly or not (supervisors
+// and department leads).
+func (s *Service) TeamTrainings(ctx context.Context, a caller.Actor, q TeamQuery) (page.Page[*domain.Training], error) {
+	return s.team(ctx, a, q, time.Time{}, nil)
+}
+
+func (s *Service) team(ctx context.Context, a caller.Actor, q TeamQuery, until time.Time, keep func(*domain.Training) bool) (page.Page[*domain.Training], error) {
+	limit, err := limitOf(q.Limit)
+	if err != nil {
+		return page.Page[*domain.Training]{}, err
+	}
 	d, err := s.snapshot(ctx)
 	if err != nil {
-		return nil, err
+		return page.Page[*domain.Training]{}, err
 	}
-	var out []*domain.Training
-	for _, p := range d.Reports(a.ID, true) {
-		ts, err := s.personTrainings(ctx, p.ID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ts...)
+	if err := s.syncTrainings(ctx); err != nil {
+		return page.Page[*domain.Training]{}, err
 	}
-	slices.SortStableFunc(out, func(x, y *domain.Training) int {
-		if c := x.DueAt().Compare(y.DueAt()); c != 0 {
-			return c
-		}
-		return 0
-	})
-	return out, nil
+	return s.o.TrainingIndex.teamPage(d, a.ID, q.After, limit, until, keep)
 }
 
 // complete applies a completion of module by person to every active

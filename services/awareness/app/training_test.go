@@ -14,6 +14,7 @@ import (
 	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/pkg/idem"
 	"github.com/deiops/deiops/pkg/notify"
+	"github.com/deiops/deiops/pkg/page"
 	"github.com/deiops/deiops/services/awareness/app"
 	"github.com/deiops/deiops/services/awareness/contract"
 	"github.com/deiops/deiops/services/awareness/domain"
@@ -30,7 +31,7 @@ func (e *env) module(id, activity string) {
 func (e *env) statuses(assignment string) map[string]string {
 	e.t.Helper()
 	out := map[string]string{}
-	for _, tr := range must(e.app.AssignmentPeople(context.Background(), officer, assignment)) {
+	for _, tr := range must(e.app.AssignmentPeople(context.Background(), officer, assignment, app.TrainingPeopleQuery{Limit: page.MaxLimit})).Items {
 		out[tr.PersonID()] = string(tr.Effective(e.clock.Now()))
 	}
 	return out
@@ -100,7 +101,7 @@ func TestFollowUpSteps(t *testing.T) {
 	if strings.Contains(string(entry.Value()), "parental") {
 		t.Fatal("exemption reason stored in clear")
 	}
-	if tr := must(e.app.AssignmentPeople(ctx, officer, as.ID())); tr[1].ExemptReason() != "on parental leave until July" {
+	if tr := must(e.app.AssignmentPeople(ctx, officer, as.ID(), app.TrainingPeopleQuery{})).Items; tr[1].ExemptReason() != "on parental leave until July" {
 		t.Fatalf("reason %q", tr[1].ExemptReason())
 	}
 
@@ -149,11 +150,11 @@ func TestFollowUpSteps(t *testing.T) {
 	if got := e.notified(notify.TemplateDigest); !slices.Equal(got, []string{"att1", "chief"}) {
 		t.Fatalf("digest to %v", got)
 	}
-	items := must(e.app.MyReportsOverdue(ctx, caller.Actor{ID: "att1", Roles: []caller.Role{caller.Supervisor}}))
+	items := must(e.app.MyReportsOverdue(ctx, caller.Actor{ID: "att1", Roles: []caller.Role{caller.Supervisor}}, app.TeamQuery{})).Items
 	if len(items) != 4 || items[0].DaysOverdue != 1 {
 		t.Fatalf("att1's overdue list %+v", items)
 	}
-	if items := must(e.app.MyReportsOverdue(ctx, caller.Actor{ID: "r05", Roles: []caller.Role{caller.Supervisor}})); len(items) != 0 {
+	if items := must(e.app.MyReportsOverdue(ctx, caller.Actor{ID: "r05", Roles: []caller.Role{caller.Supervisor}}, app.TeamQuery{})).Items; len(items) != 0 {
 		t.Fatalf("r05 sees %+v", items)
 	}
 

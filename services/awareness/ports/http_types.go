@@ -372,6 +372,7 @@ func trainingView(t *domain.Training, now time.Time, history bool) TrainingView 
 // TrainingList lists training records.
 type TrainingList struct {
 	Trainings []TrainingView `json:"trainings" desc:"Training records"`
+	Next      string         `json:"next,omitempty" desc:"Cursor of the next page (the after parameter); absent on the last page"`
 }
 
 // ExemptionRequest exempts a person.
@@ -528,4 +529,5 @@ type OverdueView struct {
 // OverdueList lists overdue items.
 type OverdueList struct {
 	Overdue []OverdueView `json:"overdue" desc:"Overdue items"`
+	Next    string        `json:"next,omitempty" desc:"Cursor of the next page (the after parameter); absent on the last page"`
 }
