@@ -36,7 +36,18 @@ func Limit(s string) (int, error) {
 		return DefaultLimit, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > MaxLimit {
+	if err != nil || n == 0 {
+		return 0, ErrLimit
+	}
+	return Size(n)
+}
+
+// Size checks a page size a use case was given: 0 means DefaultLimit.
+func Size(n int) (int, error) {
+	switch {
+	case n == 0:
+		return DefaultLimit, nil
+	case n < 1 || n > MaxLimit:
 		return 0, ErrLimit
 	}
 	return n, nil

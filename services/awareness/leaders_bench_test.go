@@ -18,6 +18,8 @@ import (
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/directory"
 	"github.com/deiops/deiops/pkg/httpapi"
+	"github.com/deiops/deiops/pkg/testkit"
+	"github.com/deiops/deiops/services/awareness/app"
 	"github.com/deiops/deiops/services/awareness/domain"
 )
 
@@ -87,7 +89,12 @@ func BenchmarkLeaderViews(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Logf("%d people: assigned in %v", n, time.Since(start).Round(time.Millisecond))
-		time.Sleep(time.Until(due.Add(100 * time.Millisecond))) // the due date is the point: every record is then overdue
+		// The questions are asked once every record is overdue.
+		ceo := caller.Actor{ID: "ceo", Roles: []caller.Role{caller.Supervisor}}
+		testkit.Eventually(b, time.Minute, "the CEO's overdue list fills", func() bool {
+			p, err := w.svc.App().MyReportsOverdue(ctx, ceo, app.TeamQuery{Limit: 1})
+			return err == nil && len(p.Items) == 1
+		})
 		rt := httpapi.NewRouter(httpapi.RouterOptions{Title: "bench", Version: "1"})
 		w.svc.Routes(rt)
 		// The first question waits until the read model holds the 300,000

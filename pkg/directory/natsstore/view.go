@@ -28,6 +28,7 @@ type view[T any] struct {
 
 	mu      sync.Mutex
 	vals    map[string]T
+	loaded  bool      // a complete load is in
 	gen     uint64    // moves whenever a value changes
 	changed time.Time // when gen last moved
 }
@@ -62,10 +63,10 @@ func (v *view[T]) Load(loaded map[string]*T, unreadable []string) {
 			vals[k] = old
 		}
 	}
-	if v.follow.Rev() == 0 || !v.same(vals) {
+	if !v.loaded || !v.same(vals) {
 		v.bump()
 	}
-	v.vals = vals
+	v.vals, v.loaded = vals, true
 }
 
 func (v *view[T]) same(vals map[string]T) bool {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -95,9 +96,11 @@ func (x *TrainingIndex) report(assignmentID, by string, cycle int, d *directory.
 	k := reportKey{assignment: assignmentID, by: by, cycle: cycle}
 	a := x.reports[k]
 	if a == nil || a.d != d {
-		for other := range x.reports {
-			if other.assignment == assignmentID && other.by == by {
-				delete(x.reports, other) // an earlier cycle or snapshot
+		for other, oa := range x.reports {
+			// Counts under an earlier snapshot are stale (and would keep
+			// that snapshot in memory); an earlier cycle's are not asked for.
+			if oa.d != d || (other.assignment == assignmentID && other.by == by) {
+				delete(x.reports, other)
 			}
 		}
 		a = &reportAgg{d: d, groups: map[string]*groupAgg{}}
@@ -256,19 +259,9 @@ func (x *TrainingIndex) personRecords(person string) []*domain.Training {
 		if c := a.DueAt().Compare(b.DueAt()); c != 0 {
 			return c
 		}
-		return compareStrings(a.AssignmentID(), b.AssignmentID())
+		return cmp.Compare(a.AssignmentID(), b.AssignmentID())
 	})
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // eachOfAssignment visits an assignment's records by person.
@@ -428,11 +421,9 @@ type TeamQuery struct {
 }
 
 func limitOf(n int) (int, error) {
-	switch {
-	case n == 0:
-		return page.DefaultLimit, nil
-	case n < 1 || n > page.MaxLimit:
-		return 0, unprocessable("the page size is out of range", "limit", page.ErrLimit.Error())
+	n, err := page.Size(n)
+	if err != nil {
+		return 0, unprocessable("the page size is out of range", "limit", err.Error())
 	}
 	return n, nil
 }

@@ -368,3 +368,30 @@ func TestMalformedCursorsAreRefused(t *testing.T) {
 		t.Error("another assignment's cursor was accepted")
 	}
 }
+
+// TestReportCountsKeepOnlyTheCurrentSnapshot: counts kept under an earlier
+// directory snapshot are dropped when a report is asked under a newer one,
+// so the index never holds more than the current snapshot.
+func TestReportCountsKeepOnlyTheCurrentSnapshot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	w := newWorld(t, rng, 50)
+	x := NewTrainingIndex()
+	for range 100 {
+		k, tr := w.record(rng)
+		x.Put(k, tr)
+	}
+	x.report("as0", ByDepartment, 1, w.d, t0)
+	later, err := directory.NewDirectory(w.d.People(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.report("as1", ByDepartment, 1, later, t0)
+	for k, a := range x.reports {
+		if a.d != later {
+			t.Errorf("counts for %+v kept under an earlier snapshot", k)
+		}
+	}
+	if len(x.reports) != 1 {
+		t.Errorf("%d kept counts, want 1", len(x.reports))
+	}
+}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/fault"
+	"github.com/deiops/deiops/pkg/page"
 	"github.com/deiops/deiops/services/resolution/domain"
 	"github.com/deiops/deiops/workflows/escalation"
 )
@@ -22,10 +22,10 @@ const (
 	SortDue          = "due"     // the longest overdue first, then the nearest clock, then no clock
 )
 
-// Queue limits.
+// Queue limits (the platform's page sizes).
 const (
-	DefaultQueueLimit = 50
-	MaxQueueLimit     = 200
+	DefaultQueueLimit = page.DefaultLimit
+	MaxQueueLimit     = page.MaxLimit
 )
 
 // CaseQuery selects one page of the cases a caller is on.
@@ -63,8 +63,8 @@ func (q CaseQuery) Validate() []fault.Field {
 	default:
 		bad = append(bad, fault.Field{Field: "sort", Reason: "must be opened, -opened or due"})
 	}
-	if q.Limit < 0 || q.Limit > MaxQueueLimit {
-		bad = append(bad, fault.Field{Field: "limit", Reason: fmt.Sprintf("must be 1..%d", MaxQueueLimit)})
+	if _, err := page.Size(q.Limit); err != nil {
+		bad = append(bad, fault.Field{Field: "limit", Reason: err.Error()})
 	}
 	if _, _, err := decodeCursor(q.After); err != nil {
 		bad = append(bad, fault.Field{Field: "after", Reason: "is not a cursor this service issued"})
@@ -80,9 +80,7 @@ func (s *Service) Queue(ctx context.Context, a caller.Actor, q CaseQuery) (CaseP
 	if bad := q.Validate(); len(bad) > 0 {
 		return CasePage{}, fault.InvalidFields("invalid case query", bad...)
 	}
-	if q.Limit == 0 {
-		q.Limit = DefaultQueueLimit
-	}
+	q.Limit, _ = page.Size(q.Limit) // validated above
 	now := s.o.Now()
 	schedule := s.schedules(ctx)
 	clock := func(c *Summary) (escalation.Deadline, bool) {
@@ -123,7 +121,7 @@ func (s *Service) Queue(ctx context.Context, a caller.Actor, q CaseQuery) (CaseP
 		return n
 	}
 	slices.SortFunc(picked, func(x, y candidate) int { return compare(x, y.key, y.c.ID) })
-	page := CasePage{Total: len(picked), Cases: []Summary{}}
+	out := CasePage{Total: len(picked), Cases: []Summary{}}
 	start := 0
 	if at, id, _ := decodeCursor(q.After); id != "" {
 		// The first case after the cursor's (which belongs to the previous page).
@@ -140,13 +138,13 @@ func (s *Service) Queue(ctx context.Context, a caller.Actor, q CaseQuery) (CaseP
 		if d, ok := clock(x.c); ok {
 			c.EscalationLevel, c.NextLevel, c.NextDueAt, c.Overdue, c.OverdueSince = d.Reached, d.Next, d.NextDue, d.Overdue, d.OverdueSince
 		}
-		page.Cases = append(page.Cases, c)
+		out.Cases = append(out.Cases, c)
 	}
 	if end < len(picked) {
 		last := picked[end-1]
-		page.Next = encodeCursor(last.key, last.c.ID)
+		out.Next = encodeCursor(last.key, last.c.ID)
 	}
-	return page, nil
+	return out, nil
 }
 
 // noClock sorts cases without a running clock after every other.
@@ -223,21 +221,17 @@ func (s *Service) schedules(ctx context.Context) func(caseID, department string)
 // A cursor is the sort key and id of the last case of a page: the next
 // page starts after it however the queue changed in between.
 func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at.UnixNano(), 36) + "." + id))
+	return page.Encode("cases", strconv.FormatInt(at.UnixNano(), 10), id)
 }
 
 func decodeCursor(s string) (time.Time, string, error) {
-	if s == "" {
-		return time.Time{}, "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
+	key, err := page.Decode("cases", s, 2)
+	if err != nil || key == nil {
 		return time.Time{}, "", err
 	}
-	ns, id, ok := strings.Cut(string(b), ".")
-	n, err := strconv.ParseInt(ns, 36, 64)
-	if !ok || err != nil || id == "" {
-		return time.Time{}, "", fmt.Errorf("malformed cursor")
+	n, err := strconv.ParseInt(key[0], 10, 64)
+	if err != nil || key[1] == "" {
+		return time.Time{}, "", page.ErrCursor
 	}
-	return time.Unix(0, n).UTC(), id, nil
+	return time.Unix(0, n).UTC(), key[1], nil
 }

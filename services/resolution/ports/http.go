@@ -15,6 +15,7 @@ import (
 	"github.com/deiops/deiops/pkg/caller"
 	"github.com/deiops/deiops/pkg/fault"
 	"github.com/deiops/deiops/pkg/httpapi"
+	"github.com/deiops/deiops/pkg/page"
 	"github.com/deiops/deiops/services/resolution/app"
 	"github.com/deiops/deiops/services/resolution/domain"
 	"github.com/deiops/deiops/workflows/escalation"
@@ -294,13 +295,11 @@ func caseQuery(v url.Values) (app.CaseQuery, error) {
 			}
 		}
 	}
-	if s := v.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			bad = append(bad, fault.Field{Field: "limit", Reason: fmt.Sprintf("must be 1..%d", app.MaxQueueLimit)})
-		}
-		q.Limit = n
+	n, err := page.Limit(v.Get("limit"))
+	if err != nil {
+		bad = append(bad, fault.Field{Field: "limit", Reason: err.Error()})
 	}
+	q.Limit = n
 	switch v.Get("overdue") {
 	case "", "false":
 	case "true":
